@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+//
+// Dispatch, actors layer: what a port does with a message that arrived
+// (system operations, exit signals, mailboxes), how an actor handles its
+// mailbox in batches, timers firing, and dead letters. Never frees an actor
+// inside its own callback: an actor that is ending is marked, and ended by
+// its next run.
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "node_internal.h"
+
+static int s_is_counted_kind(uint8_t kind)
+{
+    return kind != TROUPE_MSG_SYSTEM && kind != TROUPE_MSG_TIMER;
+}
+
+void tr_dead_letter(tr_port *p, troupe_msg *m)
+{
+    troupe_node *n = p->node;
+    switch (m->kind) {
+    case TROUPE_MSG_REQUEST:
+        tr_reply_code(n, p, m, TROUPE_EDEAD);
+        break;
+    case TROUPE_MSG_REPLY:
+    case TROUPE_MSG_ERROR:
+        TR_BUMP(p->ctr.late);
+        break;
+    case TROUPE_MSG_SYSTEM:
+        if (m->code == TR_SYS_ADOPT) { // the port closed before adopting
+            tr_actor *a = m->ptr;
+            tr_waiter *w = a->start_waiter;
+            a->start_waiter = NULL;
+            tr_actor_discard(n, a);
+            if (w) {
+                tr_waiter_signal(w, TROUPE_ESHUTDOWN);
+                tr_waiter_release(w);
+            }
+        } else if (m->ptr) { // a stop or quit that someone waits for
+            tr_waiter *w = m->ptr;
+            tr_waiter_signal(w, m->code == TR_SYS_QUIT ? 0 : TROUPE_EDEAD);
+            tr_waiter_release(w);
+        } else if (m->code == TR_SYS_MONITOR) { // answer: it is gone
+            troupe_msg *d = tr_msg_new(TROUPE_MSG_DOWN, "down", 4, NULL, 0);
+            if (d) {
+                d->to = m->from;
+                d->from = m->to;
+                d->code = TROUPE_EDEAD;
+                d->ref = m->ref;
+                tr_route(n, p, d);
+            }
+        } else if (m->code == TR_SYS_LINK) {
+            troupe_msg *d = tr_msg_new(TROUPE_MSG_EXIT, "exit", 4, NULL, 0);
+            if (d) {
+                d->to = m->from;
+                d->from = m->to;
+                d->code = TROUPE_EDEAD;
+                tr_route(n, p, d);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    if (s_is_counted_kind(m->kind))
+        TR_BUMP(p->ctr.dead);
+    tr_msg_free(m);
+}
+
+static tr_watch **s_find_watch(tr_watch **list, troupe_addr who, uint64_t ref)
+{
+    while (*list && !(troupe_addr_eq((*list)->who, who) &&
+                      (ref == 0 || (*list)->ref == ref)))
+        list = &(*list)->next;
+    return list;
+}
+
+static tr_watch **s_find_ref(tr_watch **list, uint64_t ref)
+{
+    while (*list && (*list)->ref != ref)
+        list = &(*list)->next;
+    return list;
+}
+
+static int s_add_watch(tr_watch **list, troupe_addr who, uint64_t ref)
+{
+    tr_watch *w = malloc(sizeof *w);
+    if (!w)
+        return TROUPE_ENOMEM;
+    *w = (tr_watch){.next = *list, .who = who, .ref = ref};
+    *list = w;
+    return 0;
+}
+
+static void s_remove_watch(tr_watch **at)
+{
+    tr_watch *w = *at;
+    if (w) {
+        *at = w->next;
+        free(w);
+    }
+}
+
+static void s_system(tr_port *p, troupe_msg *m)
+{
+    if (m->code == TR_SYS_QUIT) {
+        p->quit = 1;
+        p->quit_waiter = m->ptr;
+        tr_msg_free(m);
+        return;
+    }
+    if (m->code == TR_SYS_ADOPT) {
+        tr_actor *a = m->ptr;
+        tr_msg_free(m);
+        tr_actor_start(p, a);
+        return;
+    }
+    tr_actor *a = tr_lookup(p, m->to);
+    if (!a) {
+        tr_dead_letter(p, m);
+        return;
+    }
+    switch (m->code) {
+    case TR_SYS_STOP:
+        if (m->ptr) {
+            tr_waiter *w = m->ptr;
+            w->next = a->exit_waiters;
+            a->exit_waiters = w;
+        }
+        if (!(a->flags & TR_ACT_CLIENT))
+            tr_actor_exit(p, a, (int)(int64_t)m->ref);
+        else if (m->ptr) { // clients end only by troupe_client_destroy
+            a->exit_waiters = ((tr_waiter *)m->ptr)->next;
+            tr_waiter_signal(m->ptr, TROUPE_EINVAL);
+            tr_waiter_release(m->ptr);
+        }
+        break;
+    case TR_SYS_MONITOR:
+        if (s_add_watch(&a->watchers, m->from, m->ref))
+            tr_logf(&p->node->log, TROUPE_LOG_ERROR,
+                    "out of memory: monitor lost");
+        break;
+    case TR_SYS_DEMONITOR:
+        s_remove_watch(s_find_ref(&a->watchers, m->ref));
+        break;
+    case TR_SYS_LINK:
+        if (!*s_find_watch(&a->links, m->from, 0) &&
+            s_add_watch(&a->links, m->from, 0))
+            tr_logf(&p->node->log, TROUPE_LOG_ERROR,
+                    "out of memory: link lost");
+        break;
+    case TR_SYS_UNLINK:
+        s_remove_watch(s_find_watch(&a->links, m->from, 0));
+        break;
+    default:
+        break;
+    }
+    tr_msg_free(m);
+}
+
+static void s_enqueue(tr_port *p, tr_actor *a, troupe_msg *m)
+{
+    m->next = NULL;
+    if (a->mb_tail)
+        a->mb_tail->next = m;
+    else
+        a->mb_head = m;
+    a->mb_tail = m;
+    if (a->flags & TR_ACT_STARTED)
+        tr_actor_schedule(p, a);
+}
+
+// An exit signal from a linked actor, applied on arrival as in Erlang: it
+// does not wait behind the mailbox unless the actor traps exits.
+static void s_exit_signal(tr_port *p, tr_actor *a, troupe_msg *m)
+{
+    tr_watch **at = s_find_watch(&a->links, m->from, 0);
+    if (!*at && m->code != TROUPE_EDEAD) { // unlinked meanwhile
+        TR_BUMP(p->ctr.dead);
+        tr_msg_free(m);
+        return;
+    }
+    s_remove_watch(at);
+    if ((a->flags & TR_ACT_TRAP) && m->code != TROUPE_EKILLED) {
+        s_enqueue(p, a, m);
+        return;
+    }
+    TR_BUMP(p->ctr.delivered);
+    if (m->code != 0 && !(a->flags & TR_ACT_CLIENT))
+        tr_actor_exit(p, a, m->code);
+    tr_msg_free(m);
+}
+
+void tr_accept(tr_port *p, troupe_msg *m)
+{
+    if (m->kind == TROUPE_MSG_SYSTEM) {
+        s_system(p, m);
+        return;
+    }
+    tr_actor *a = tr_lookup(p, m->to);
+    if (!a) {
+        tr_dead_letter(p, m);
+        return;
+    }
+    if (m->kind == TROUPE_MSG_EXIT)
+        s_exit_signal(p, a, m);
+    else
+        s_enqueue(p, a, m);
+}
+
+// ---- handling ----
+
+static void s_record_time(tr_actor *a, int64_t ns)
+{
+    uint64_t v = ns > 0 ? (uint64_t)ns : 0;
+    if (v > atomic_load_explicit(&a->handler_ns_max, memory_order_relaxed))
+        atomic_store_explicit(&a->handler_ns_max, v, memory_order_relaxed);
+    unsigned b = 0;
+    for (uint64_t x = v >> 8; x && b < 23; x >>= 1)
+        b++;
+    a->hist[b]++;
+}
+
+static void s_call_handler(tr_port *p, tr_actor *a, troupe_msg *m)
+{
+    troupe_ctx *cx = &p->cx;
+    cx->port = p;
+    cx->actor = a;
+    cx->msg = m;
+    cx->no_send = 0;
+    a->flags |= TR_ACT_RUNNING;
+    int64_t t0 = tr_now_ns();
+    int rc = a->handler(cx, a->state, m);
+    s_record_time(a, tr_now_ns() - t0);
+    a->flags &= ~(uint32_t)TR_ACT_RUNNING;
+    cx->msg = NULL;
+    if (rc > 0)
+        rc = TROUPE_EINVAL;
+    if (rc < 0)
+        tr_actor_exit(p, a, rc);
+    if (a->flags & TR_ACT_EXITING) {
+        // Dead to senders now, before anyone hears of it: a requester told
+        // TROUPE_EDEAD below must find the actor gone if it sends again.
+        tr_slot_kill(tr_slots_get(&p->node->slots, a->addr.slot));
+        a->flags |= TR_ACT_SLOT_DEAD;
+    }
+    if (m->kind == TROUPE_MSG_REQUEST &&
+        !(m->flags & (TR_MSG_REPLIED | TR_MSG_DEFERRED)))
+        tr_reply_code(p->node, p, m, TROUPE_EDEAD); // never silence
+}
+
+static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
+{
+    troupe_node *n = p->node;
+    if (m->flags & TR_MSG_COUNTED)
+        tr_slot_take(tr_slots_get(&n->slots, a->addr.slot));
+    switch (m->kind) {
+    case TROUPE_MSG_REPLY:
+    case TROUPE_MSG_ERROR: {
+        tr_pending *pd = tr_pend_take(p, m->corr);
+        if (!pd) {
+            TR_BUMP(p->ctr.late);
+            TR_BUMP(p->ctr.dead);
+            break;
+        }
+        TR_BUMP(p->ctr.delivered);
+        tr_pending_finish(p, pd,
+                          m->kind == TROUPE_MSG_REPLY ? 0 : m->code,
+                          m->kind == TROUPE_MSG_REPLY ? m : NULL);
+        break;
+    }
+    case TROUPE_MSG_DOWN: {
+        tr_watch **at = s_find_ref(&a->monitors, m->ref);
+        if (!*at) { // demonitored: flushed
+            TR_BUMP(p->ctr.dead);
+            break;
+        }
+        s_remove_watch(at);
+        TR_BUMP(p->ctr.delivered);
+        atomic_fetch_add_explicit(&a->n_received, 1, memory_order_relaxed);
+        s_call_handler(p, a, m);
+        break;
+    }
+    case TROUPE_MSG_REQUEST:
+        if (m->deadline != TROUPE_FOREVER && m->deadline < troupe_now()) {
+            // Expired before its handler ran: nobody waits for the answer.
+            tr_reply_code(n, p, m, TROUPE_ETIMEDOUT);
+            TR_BUMP(p->ctr.dead);
+            break;
+        }
+        // fall through
+    default:
+        if (s_is_counted_kind(m->kind))
+            TR_BUMP(p->ctr.delivered);
+        atomic_fetch_add_explicit(&a->n_received, 1, memory_order_relaxed);
+        s_call_handler(p, a, m);
+        break;
+    }
+    tr_msg_free(m);
+}
+
+void tr_actor_run(tr_port *p, tr_actor *a)
+{
+    if (a->flags & TR_ACT_CLIENT)
+        return;
+    uint32_t batch = p->node->opts.batch;
+    for (uint32_t i = 0; i < batch && !(a->flags & TR_ACT_EXITING); i++) {
+        troupe_msg *m = a->mb_head;
+        if (!m || !(a->flags & TR_ACT_STARTED))
+            break;
+        a->mb_head = m->next;
+        if (!a->mb_head)
+            a->mb_tail = NULL;
+        s_handle(p, a, m);
+    }
+    if (a->flags & TR_ACT_EXITING) {
+        if (a->flags & TR_ACT_STARTED)
+            tr_actor_terminate(p, a, a->exit_reason);
+        return;
+    }
+    if (a->mb_head)
+        tr_actor_schedule(p, a);
+}
+
+// ---- timers ----
+
+void tr_timer_fire(tr_port *p, tr_timer *t)
+{
+    if (t->type == TR_TIMER_REQUEST) {
+        tr_pending *pd = t->ptr;
+        tr_pend_take(p, pd->corr);
+        tr_actor *a = pd->actor;
+        tr_pending_finish(p, pd, TROUPE_ETIMEDOUT, NULL);
+        if (a->flags & TR_ACT_EXITING)
+            tr_actor_schedule(p, a);
+        return;
+    }
+    tr_utimer *u = (tr_utimer *)t;
+    tr_actor *a = u->actor;
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_TIMER, u->tag, strlen(u->tag),
+                               NULL, 0);
+    if (m) {
+        m->to = a->addr;
+        m->ref = u->id;
+        s_enqueue(p, a, m);
+    } else {
+        tr_logf(&p->node->log, TROUPE_LOG_ERROR, "out of memory: timer lost");
+    }
+    if (u->period > 0) {
+        u->t.when += u->period;
+        int64_t now = troupe_now();
+        if (u->t.when < now) // fell behind: skip, do not burst
+            u->t.when = now + u->period;
+        if (tr_timers_add(&p->timers, &u->t) == 0)
+            return;
+    }
+    tr_utimer **pp = &a->timers;
+    while (*pp && *pp != u)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = u->next;
+    free(u);
+}

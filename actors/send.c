@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: MIT
+//
+// Sending, actors layer: routing a message to the port that owns its
+// destination (in memory on the same port, a pointer over zmq inproc to
+// another), and the public tell / request / reply / defer calls. Every
+// message offered is counted once as sent and ends counted once as delivered,
+// dead-lettered or refused.
+#include <stdlib.h>
+
+#include "node_internal.h"
+
+int64_t tr_default_deadline(troupe_node *n, const troupe_ctx *cx)
+{
+    if (cx && cx->msg && cx->msg->kind == TROUPE_MSG_REQUEST &&
+        cx->msg->deadline != TROUPE_FOREVER)
+        return cx->msg->deadline; // deadlines travel down request chains
+    return troupe_deadline_in(n->opts.request_timeout_ms);
+}
+
+static tr_counters *s_counters(troupe_node *n, tr_port *p)
+{
+    return p ? &p->ctr : &n->retired;
+}
+
+static void s_count(tr_port *p, _Atomic uint64_t *field)
+{
+    if (p)
+        TR_BUMP(*field);
+    else
+        atomic_fetch_add(field, 1); // a foreign thread: shared counters
+}
+
+int tr_route(troupe_node *n, tr_port *p, troupe_msg *m)
+{
+    tr_counters *c = s_counters(n, p);
+    int counted = m->kind != TROUPE_MSG_SYSTEM && m->kind != TROUPE_MSG_TIMER;
+    if (counted)
+        s_count(p, &c->sent);
+    tr_slot *s = tr_slots_get(&n->slots, m->to.slot);
+    int rc;
+    if (!s || m->to.node != 0)
+        rc = TROUPE_ENOENT;
+    else if (m->kind == TROUPE_MSG_TELL || m->kind == TROUPE_MSG_REQUEST)
+        rc = tr_slot_reserve(s, m->to.incarnation);
+    else
+        rc = tr_slot_check(s, m->to.incarnation);
+    if (rc == 0) {
+        if (m->kind == TROUPE_MSG_TELL || m->kind == TROUPE_MSG_REQUEST)
+            m->flags |= TR_MSG_COUNTED;
+        uint32_t pid = atomic_load_explicit(&s->port, memory_order_relaxed);
+        if (p && pid == p->id) {
+            tr_accept(p, m);
+            return 0;
+        }
+        rc = p ? tr_port_push(p, pid, m) : tr_port_push_foreign(n, pid, m);
+        if (rc == 0)
+            return 0;
+        if (rc != TROUPE_EDEAD)
+            tr_logf(&n->log, TROUPE_LOG_ERROR, "send to port %u failed: %s",
+                    pid, troupe_errname(rc));
+    }
+    if (m->kind == TROUPE_MSG_SYSTEM && p) {
+        // The target is gone: the port answers for it (down, exit, ...).
+        tr_dead_letter(p, m);
+        return rc;
+    }
+    if (counted)
+        s_count(p, rc == TROUPE_EFULL || rc == TROUPE_EMSGSIZE ||
+                              rc == TROUPE_ENOMEM
+                          ? &c->refused
+                          : &c->dead);
+    if (m->kind == TROUPE_MSG_REPLY || m->kind == TROUPE_MSG_ERROR)
+        s_count(p, &c->late);
+    if (m->kind == TROUPE_MSG_SYSTEM && m->ptr && m->code != TR_SYS_ADOPT) {
+        tr_waiter *w = m->ptr; // a foreign stop: nobody will signal it
+        tr_waiter_signal(w, rc);
+        tr_waiter_release(w);
+    }
+    tr_msg_free(m);
+    return rc;
+}
+
+int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
+                   void *ptr)
+{
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_SYSTEM, "", 0, NULL, 0);
+    if (!m)
+        return TROUPE_ENOMEM;
+    tr_port *p = tr_port_current();
+    if (p && p->node != n)
+        p = NULL;
+    m->code = op;
+    m->to = to;
+    m->ref = ref;
+    m->ptr = ptr;
+    if (p && p->cx.actor)
+        m->from = p->cx.actor->addr;
+    return tr_route(n, p, m);
+}
+
+void tr_reply_code(troupe_node *n, tr_port *p, const troupe_msg *req,
+                   int code)
+{
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_ERROR, "", 0, NULL, 0);
+    if (!m) {
+        tr_logf(&n->log, TROUPE_LOG_ERROR, "out of memory: error reply lost");
+        return;
+    }
+    m->to = req->from;
+    m->from = req->to;
+    m->corr = req->corr;
+    m->code = code;
+    tr_route(n, p, m);
+}
+
+void tr_pending_finish(tr_port *p, tr_pending *pd, int status,
+                       const troupe_msg *reply)
+{
+    tr_actor *a = pd->actor;
+    if (pd->prev)
+        pd->prev->next = pd->next;
+    else
+        a->pending = pd->next;
+    if (pd->next)
+        pd->next->prev = pd->prev;
+    tr_timers_remove(&p->timers, &pd->timer);
+    if (status != TROUPE_ECANCELED || p->pend_cap)
+        tr_pend_take(p, pd->corr); // no-op if already taken
+    troupe_ctx saved = p->cx;
+    p->cx.port = p;
+    p->cx.actor = a;
+    p->cx.msg = NULL;
+    a->flags |= TR_ACT_RUNNING;
+    int rc = pd->cb(&p->cx, a->state, status, reply, pd->arg);
+    a->flags &= ~(uint32_t)TR_ACT_RUNNING;
+    p->cx = saved;
+    free(pd);
+    if (rc < 0 && status != TROUPE_ECANCELED)
+        tr_actor_exit(p, a, rc);
+}
+
+// ---- public: tell ----
+
+static int s_ctx_ok(const troupe_ctx *cx)
+{
+    if (!cx || !cx->actor)
+        return TROUPE_EINVAL;
+    return cx->no_send ? TROUPE_ESTATE : 0;
+}
+
+static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to)
+{
+    m->to = to;
+    m->from = cx->actor->addr;
+    atomic_fetch_add_explicit(&cx->actor->n_sent, 1, memory_order_relaxed);
+    int rc = tr_route(cx->port->node, cx->port, m);
+    if (rc == TROUPE_EFULL)
+        tr_logf(&cx->port->node->log, TROUPE_LOG_DEBUG,
+                "mailbox of %u.%u full: message refused", to.slot,
+                to.incarnation);
+    return rc;
+}
+
+static int s_vtell(troupe_ctx *cx, troupe_addr to, const char *tag,
+                   const char *fmt, va_list *ap)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    troupe_msg *m;
+    rc = tr_msg_pack(TROUPE_MSG_TELL, tag, &cx->port->node->limits, fmt, ap,
+                     &m);
+    if (rc) {
+        if (rc == TROUPE_EMSGSIZE) { // counted as offered and refused
+            TR_BUMP(cx->port->ctr.sent);
+            TR_BUMP(cx->port->ctr.refused);
+        }
+        return rc;
+    }
+    return s_send_new(cx, m, to);
+}
+
+TROUPE_API int troupe_tell(troupe_ctx *cx, troupe_addr to, const char *tag,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = s_vtell(cx, to, tag, fmt, &ap);
+    va_end(ap);
+    return rc;
+}
+
+TROUPE_API int troupe_tell_name(troupe_ctx *cx, const char *name,
+                                const char *tag, const char *fmt, ...)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    troupe_addr to;
+    rc = troupe_whereis(cx->port->node, name, &to);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    rc = s_vtell(cx, to, tag, fmt, &ap);
+    va_end(ap);
+    return rc;
+}
+
+TROUPE_API int troupe_tell_raw(troupe_ctx *cx, troupe_addr to, const char *tag,
+                               const void *body, size_t len)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    troupe_node *n = cx->port->node;
+    size_t tag_len;
+    if (tr_tag_check(tag, &n->limits, &tag_len) || (len && !body))
+        return TROUPE_EINVAL;
+    rc = len > n->limits.max_msg_size
+             ? TROUPE_EMSGSIZE
+             : tr_mp_validate_exact(body, len, &n->limits);
+    if (rc) {
+        TR_BUMP(cx->port->ctr.sent);
+        TR_BUMP(cx->port->ctr.refused);
+        return rc;
+    }
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_TELL, tag, tag_len, body, len);
+    if (!m)
+        return TROUPE_ENOMEM;
+    return s_send_new(cx, m, to);
+}
+
+// ---- public: request ----
+
+static int s_vrequest(troupe_ctx *cx, troupe_addr to, const char *tag,
+                      int64_t deadline, troupe_reply_fn cb, void *arg,
+                      uint64_t *corr, const char *fmt, va_list *ap)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    if (!cb)
+        return TROUPE_EINVAL;
+    tr_port *p = cx->port;
+    troupe_node *n = p->node;
+    if (deadline == TROUPE_DEADLINE_DEFAULT)
+        deadline = tr_default_deadline(n, cx);
+    if (deadline != TROUPE_FOREVER && deadline <= troupe_now())
+        return TROUPE_ETIMEDOUT;
+    troupe_msg *m;
+    rc = tr_msg_pack(TROUPE_MSG_REQUEST, tag, &n->limits, fmt, ap, &m);
+    if (rc) {
+        if (rc == TROUPE_EMSGSIZE) {
+            TR_BUMP(p->ctr.sent);
+            TR_BUMP(p->ctr.refused);
+        }
+        return rc;
+    }
+    tr_pending *pd = calloc(1, sizeof *pd);
+    if (!pd) {
+        tr_msg_free(m);
+        return TROUPE_ENOMEM;
+    }
+    pd->corr = ++p->next_corr;
+    pd->actor = cx->actor;
+    pd->cb = cb;
+    pd->arg = arg;
+    pd->timer.index = SIZE_MAX;
+    pd->timer.type = TR_TIMER_REQUEST;
+    pd->timer.ptr = pd;
+    pd->timer.when = deadline;
+    m->corr = pd->corr;
+    m->deadline = deadline;
+    // Register before sending: a same-loop target may answer at once.
+    if (tr_pend_add(p, pd) ||
+        (deadline != TROUPE_FOREVER && tr_timers_add(&p->timers, &pd->timer))) {
+        tr_pend_take(p, pd->corr);
+        free(pd);
+        tr_msg_free(m);
+        return TROUPE_ENOMEM;
+    }
+    pd->next = cx->actor->pending;
+    if (pd->next)
+        pd->next->prev = pd;
+    cx->actor->pending = pd;
+    uint64_t id = pd->corr;
+    rc = s_send_new(cx, m, to);
+    if (rc) { // the callback never runs when the call fails
+        tr_pending *back = tr_pend_take(p, id);
+        if (back) {
+            if (back->prev)
+                back->prev->next = back->next;
+            else
+                cx->actor->pending = back->next;
+            if (back->next)
+                back->next->prev = back->prev;
+            tr_timers_remove(&p->timers, &back->timer);
+            free(back);
+        }
+        return rc;
+    }
+    if (corr)
+        *corr = id;
+    return 0;
+}
+
+TROUPE_API int troupe_request(troupe_ctx *cx, troupe_addr to, const char *tag,
+                              int64_t deadline, troupe_reply_fn on_reply,
+                              void *arg, uint64_t *corr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = s_vrequest(cx, to, tag, deadline, on_reply, arg, corr, fmt, &ap);
+    va_end(ap);
+    return rc;
+}
+
+TROUPE_API int troupe_request_name(troupe_ctx *cx, const char *name,
+                                   const char *tag, int64_t deadline,
+                                   troupe_reply_fn on_reply, void *arg,
+                                   uint64_t *corr, const char *fmt, ...)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    troupe_addr to;
+    rc = troupe_whereis(cx->port->node, name, &to);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    rc = s_vrequest(cx, to, tag, deadline, on_reply, arg, corr, fmt, &ap);
+    va_end(ap);
+    return rc;
+}
+
+TROUPE_API int troupe_request_cancel(troupe_ctx *cx, uint64_t corr)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    tr_pending *pd = tr_pend_take(cx->port, corr);
+    if (!pd)
+        return TROUPE_ENOENT;
+    if (pd->actor != cx->actor) { // another actor's: put it back
+        tr_pend_add(cx->port, pd);
+        return TROUPE_ENOENT;
+    }
+    tr_pending_finish(cx->port, pd, TROUPE_ECANCELED, NULL);
+    return 0;
+}
+
+// ---- public: reply ----
+
+static int s_check_req(const troupe_ctx *cx, const troupe_msg *req)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    if (!req || req->kind != TROUPE_MSG_REQUEST)
+        return TROUPE_EINVAL;
+    if (req->flags & (TR_MSG_REPLIED | TR_MSG_DEFERRED))
+        return TROUPE_EALREADY;
+    return 0;
+}
+
+static int s_vreply(troupe_ctx *cx, troupe_addr to, uint64_t corr,
+                    const char *fmt, va_list *ap)
+{
+    troupe_msg *m;
+    int rc = tr_msg_pack(TROUPE_MSG_REPLY, "", &cx->port->node->limits, fmt,
+                         ap, &m);
+    if (rc)
+        return rc;
+    m->corr = corr;
+    s_send_new(cx, m, to); // a requester that is gone is not our error
+    return 0;
+}
+
+static int s_error(troupe_ctx *cx, troupe_addr to, uint64_t corr, int code)
+{
+    if (code >= 0)
+        return TROUPE_EINVAL;
+    troupe_msg req = {.kind = TROUPE_MSG_REQUEST, .from = to,
+                      .to = cx->actor->addr, .corr = corr};
+    atomic_fetch_add_explicit(&cx->actor->n_sent, 1, memory_order_relaxed);
+    tr_reply_code(cx->port->node, cx->port, &req, code);
+    return 0;
+}
+
+TROUPE_API int troupe_reply(troupe_ctx *cx, const troupe_msg *req,
+                            const char *fmt, ...)
+{
+    int rc = s_check_req(cx, req);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    rc = s_vreply(cx, req->from, req->corr, fmt, &ap);
+    va_end(ap);
+    if (rc == 0)
+        ((troupe_msg *)req)->flags |= TR_MSG_REPLIED;
+    return rc;
+}
+
+TROUPE_API int troupe_reply_error(troupe_ctx *cx, const troupe_msg *req,
+                                  int code)
+{
+    int rc = s_check_req(cx, req);
+    if (rc)
+        return rc;
+    rc = s_error(cx, req->from, req->corr, code);
+    if (rc == 0)
+        ((troupe_msg *)req)->flags |= TR_MSG_REPLIED;
+    return rc;
+}
+
+TROUPE_API int troupe_defer(troupe_ctx *cx, const troupe_msg *req,
+                            troupe_deferred **d)
+{
+    int rc = s_check_req(cx, req);
+    if (rc)
+        return rc;
+    if (!d)
+        return TROUPE_EINVAL;
+    troupe_deferred *x = calloc(1, sizeof *x);
+    if (!x)
+        return TROUPE_ENOMEM;
+    x->actor = cx->actor;
+    x->to = req->from;
+    x->corr = req->corr;
+    x->next = cx->actor->deferred;
+    if (x->next)
+        x->next->prev = x;
+    cx->actor->deferred = x;
+    ((troupe_msg *)req)->flags |= TR_MSG_DEFERRED;
+    *d = x;
+    return 0;
+}
+
+static int s_take_deferred(troupe_ctx *cx, troupe_deferred **d)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    if (!d || !*d || (*d)->actor != cx->actor)
+        return TROUPE_EINVAL;
+    troupe_deferred *x = *d;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        cx->actor->deferred = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    return 0;
+}
+
+TROUPE_API int troupe_deferred_reply(troupe_ctx *cx, troupe_deferred **d,
+                                     const char *fmt, ...)
+{
+    int rc = s_take_deferred(cx, d);
+    if (rc)
+        return rc;
+    troupe_deferred *x = *d;
+    va_list ap;
+    va_start(ap, fmt);
+    rc = s_vreply(cx, x->to, x->corr, fmt, &ap);
+    va_end(ap);
+    if (rc) // a bad body: the requester still gets an answer
+        s_error(cx, x->to, x->corr, rc);
+    free(x);
+    *d = NULL;
+    return rc;
+}
+
+TROUPE_API int troupe_deferred_error(troupe_ctx *cx, troupe_deferred **d,
+                                     int code)
+{
+    if (code >= 0)
+        return TROUPE_EINVAL;
+    int rc = s_take_deferred(cx, d);
+    if (rc)
+        return rc;
+    troupe_deferred *x = *d;
+    s_error(cx, x->to, x->corr, code);
+    free(x);
+    *d = NULL;
+    return 0;
+}

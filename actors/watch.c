@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+//
+// Monitors, links, timers and per-actor stats, actors layer: the public calls
+// an actor makes about other actors' lives and about time. The far side of a
+// monitor or link is set up by a system message to the target's port
+// (dispatch.c), so each side's lists are only touched by its own thread.
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_internal.h"
+
+static int s_ctx_ok(const troupe_ctx *cx)
+{
+    if (!cx || !cx->actor)
+        return TROUPE_EINVAL;
+    return cx->no_send ? TROUPE_ESTATE : 0;
+}
+
+int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref);
+int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref)
+{
+    tr_watch *w = malloc(sizeof *w);
+    if (!w)
+        return TROUPE_ENOMEM;
+    uint64_t r = ++p->next_id;
+    *w = (tr_watch){.next = a->monitors, .who = who, .ref = r};
+    a->monitors = w;
+    // If who is gone, the send fails and its port (or ours) answers with a
+    // down message carrying TROUPE_EDEAD: tr_route dead-letters system
+    // messages through the port, which does exactly that.
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_SYSTEM, "", 0, NULL, 0);
+    if (!m) {
+        a->monitors = w->next;
+        free(w);
+        return TROUPE_ENOMEM;
+    }
+    m->code = TR_SYS_MONITOR;
+    m->to = who;
+    m->from = a->addr;
+    m->ref = r;
+    tr_route(p->node, p, m);
+    if (ref)
+        *ref = r;
+    return 0;
+}
+
+TROUPE_API int troupe_monitor(troupe_ctx *cx, troupe_addr who, uint64_t *ref)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    if (!troupe_addr_valid(who))
+        return TROUPE_EINVAL;
+    return tr_monitor(cx->port, cx->actor, who, ref);
+}
+
+TROUPE_API int troupe_demonitor(troupe_ctx *cx, uint64_t ref)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    tr_watch **at = &cx->actor->monitors;
+    while (*at && (*at)->ref != ref)
+        at = &(*at)->next;
+    if (!*at)
+        return TROUPE_ENOENT;
+    tr_watch *w = *at;
+    *at = w->next;
+    tr_send_system(cx->port->node, w->who, TR_SYS_DEMONITOR, ref, NULL);
+    free(w);
+    return 0;
+}
+
+TROUPE_API int troupe_link(troupe_ctx *cx, troupe_addr who)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    if (!troupe_addr_valid(who) || troupe_addr_eq(who, cx->actor->addr))
+        return TROUPE_EINVAL;
+    tr_actor *a = cx->actor;
+    for (tr_watch *w = a->links; w; w = w->next)
+        if (troupe_addr_eq(w->who, who))
+            return 0;
+    tr_watch *w = malloc(sizeof *w);
+    if (!w)
+        return TROUPE_ENOMEM;
+    *w = (tr_watch){.next = a->links, .who = who};
+    a->links = w;
+    tr_send_system(cx->port->node, who, TR_SYS_LINK, 0, NULL);
+    return 0;
+}
+
+TROUPE_API int troupe_unlink(troupe_ctx *cx, troupe_addr who)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    tr_watch **at = &cx->actor->links;
+    while (*at && !troupe_addr_eq((*at)->who, who))
+        at = &(*at)->next;
+    if (!*at)
+        return TROUPE_ENOENT;
+    tr_watch *w = *at;
+    *at = w->next;
+    free(w);
+    tr_send_system(cx->port->node, who, TR_SYS_UNLINK, 0, NULL);
+    return 0;
+}
+
+TROUPE_API void troupe_trap_exit(troupe_ctx *cx, bool on)
+{
+    if (!cx || !cx->actor)
+        return;
+    if (on)
+        cx->actor->flags |= TR_ACT_TRAP;
+    else
+        cx->actor->flags &= ~(uint32_t)TR_ACT_TRAP;
+}
+
+TROUPE_API int troupe_timer_start(troupe_ctx *cx, int64_t delay_ms,
+                                  int64_t period_ms, const char *tag,
+                                  uint64_t *id)
+{
+    int rc = s_ctx_ok(cx);
+    if (rc)
+        return rc;
+    size_t len;
+    if (delay_ms < 0 || period_ms < 0 ||
+        tr_tag_check(tag, &cx->port->node->limits, &len))
+        return TROUPE_EINVAL;
+    tr_utimer *t = calloc(1, sizeof *t + len + 1);
+    if (!t)
+        return TROUPE_ENOMEM;
+    if (len)
+        memcpy(t->tag, tag, len);
+    t->actor = cx->actor;
+    t->id = ++cx->port->next_id;
+    t->period = period_ms;
+    t->t.type = TR_TIMER_USER;
+    t->t.ptr = t;
+    t->t.index = SIZE_MAX;
+    t->t.when = troupe_deadline_in(delay_ms);
+    if (tr_timers_add(&cx->port->timers, &t->t)) {
+        free(t);
+        return TROUPE_ENOMEM;
+    }
+    t->next = cx->actor->timers;
+    cx->actor->timers = t;
+    if (id)
+        *id = t->id;
+    return 0;
+}
+
+TROUPE_API int troupe_timer_cancel(troupe_ctx *cx, uint64_t id)
+{
+    if (!cx || !cx->actor)
+        return TROUPE_EINVAL;
+    tr_utimer **at = &cx->actor->timers;
+    while (*at && (*at)->id != id)
+        at = &(*at)->next;
+    if (!*at)
+        return TROUPE_ENOENT;
+    tr_utimer *t = *at;
+    *at = t->next;
+    tr_timers_remove(&cx->port->timers, &t->t);
+    free(t);
+    return 0;
+}
+
+TROUPE_API int troupe_actor_stats_get(troupe_ctx *cx, troupe_actor_stats *st)
+{
+    if (!cx || !cx->actor || !st)
+        return TROUPE_EINVAL;
+    tr_actor *a = cx->actor;
+    memset(st, 0, sizeof *st);
+    st->received = atomic_load(&a->n_received);
+    st->sent = atomic_load(&a->n_sent);
+    st->refused = atomic_load(&a->n_refused);
+    st->handler_ns_max = atomic_load(&a->handler_ns_max);
+    st->mailbox_depth =
+        tr_slot_depth(tr_slots_get(&cx->port->node->slots, a->addr.slot));
+    uint64_t total = 0;
+    for (int i = 0; i < 24; i++)
+        total += a->hist[i];
+    uint64_t want = total - total / 100, seen = 0;
+    for (int i = 0; i < 24 && total; i++) {
+        seen += a->hist[i];
+        if (seen >= want) {
+            st->handler_ns_p99 = (uint64_t)256 << (i + 1);
+            if (st->handler_ns_p99 > st->handler_ns_max)
+                st->handler_ns_p99 = st->handler_ns_max;
+            break;
+        }
+    }
+    return 0;
+}

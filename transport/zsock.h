@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+//
+// The zmq context and sockets, transport layer: every socket troupe opens
+// goes through here, so each gets a bounded linger and message size and is
+// counted (the node's live_sockets stat). One socket, one thread: nothing
+// here locks; the caller's thread owns what it opens.
+#ifndef TR_ZSOCK_H
+#define TR_ZSOCK_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tr_ctx {
+    void *zmq;                   // the zmq context
+    atomic_uint_fast64_t live;   // sockets open now
+    int64_t max_msg_size;        // ZMQ_MAXMSGSIZE for stream sockets
+} tr_ctx;
+
+// Create the zmq context. Returns 0, TROUPE_ENOMEM or TROUPE_ESYS.
+int tr_ctx_init(tr_ctx *c, int64_t max_msg_size);
+// Terminate it; all sockets must be closed first (else this would block, and
+// it returns TROUPE_ESTATE without terminating).
+int tr_ctx_fini(tr_ctx *c);
+
+// Open a socket of zmq type `type` with linger 0 (in-process hand-overs are
+// drained by troupe before close; ipc/tcp ones use tr_sock_set_linger) and
+// no high-water mark (troupe bounds mailboxes itself). Returns 0 and *sock,
+// or a TROUPE_E* code.
+int tr_sock_open(tr_ctx *c, int type, void **sock);
+// Close *sock (NULL accepted) and set it to NULL.
+void tr_sock_close(tr_ctx *c, void **sock);
+int tr_sock_bind(void *sock, const char *endpoint);
+int tr_sock_connect(void *sock, const char *endpoint);
+
+// Hand a pointer to another thread over an inproc socket. flags: 0 or
+// ZMQ_DONTWAIT. Returns 0 or a TROUPE_E* code (TROUPE_EAGAIN).
+int tr_sock_send_ptr(void *sock, void *p, int flags);
+// Receive one pointer. Returns 0 and *p, TROUPE_EAGAIN, or a code.
+// A frame that is not a pointer's size is TROUPE_EBADMSG (and dropped).
+int tr_sock_recv_ptr(void *sock, void **p, int flags);
+
+#endif
