@@ -186,6 +186,11 @@ struct tr_port {
     troupe_msg *fq_head, *fq_tail;   // foreign messages, in order
     _Atomic int fq_pending;          // fq is not empty (any thread)
     int efd;                         // eventfd, written after an append
+    // One more zmq socket the port's thread polls and owns (the gateway's
+    // ROUTER), and what to call when it is readable. NULL: none.
+    void *watch_sock;
+    void (*watch_ready)(tr_port *p, void *arg);
+    void *watch_arg;
     tr_counters ctr;                 // this port's counters
 };
 
@@ -286,6 +291,12 @@ void tr_pending_finish(tr_port *p, tr_pending *pd, int status,
                        const troupe_msg *reply);
 // The deadline a new request gets from TROUPE_DEADLINE_DEFAULT.
 int64_t tr_default_deadline(troupe_node *n, const troupe_ctx *cx);
+
+// Send a prepared request m (owned; consumed even on failure) from the
+// actor of cx: as troupe_request, with a body already packed.
+int tr_request_msg(troupe_ctx *cx, troupe_addr to, troupe_msg *m,
+                   int64_t deadline, troupe_reply_fn cb, void *arg,
+                   uint64_t *corr);
 
 // ---- node.c ----
 void tr_node_retire_counters(troupe_node *n, tr_counters *c);

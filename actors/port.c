@@ -201,6 +201,7 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
     p->quit = 0;
     p->quit_waiter = NULL;
     p->local_head = p->local_tail = NULL;
+    p->watch_sock = NULL;
     p->next_corr = 0;
     p->next_id = 0;
     tr_timers_init(&p->timers);
@@ -366,11 +367,13 @@ static int s_drain_foreign(tr_port *p)
 
 int tr_port_wait(tr_port *p, long timeout)
 {
-    zmq_pollitem_t it[2] = {
+    zmq_pollitem_t it[3] = {
         {.socket = p->inbox, .events = ZMQ_POLLIN},
         {.socket = NULL, .fd = p->efd, .events = ZMQ_POLLIN},
+        {.socket = p->watch_sock, .events = ZMQ_POLLIN},
     };
-    if (zmq_poll(it, 2, timeout) < 0 && zmq_errno() != EINTR) {
+    if (zmq_poll(it, p->watch_sock ? 3 : 2, timeout) < 0 &&
+        zmq_errno() != EINTR) {
         tr_logf(&p->node->log, TROUPE_LOG_ERROR, "port %u: poll: %s", p->id,
                 zmq_strerror(zmq_errno()));
         return TROUPE_ESYS;
@@ -447,6 +450,8 @@ static void *s_port_main(void *arg)
     s_current = p;
     while (!p->quit) {
         tr_port_drain(p, 256);
+        if (p->watch_sock)
+            p->watch_ready(p, p->watch_arg);
         long timeout = tr_port_turn(p);
         if (p->quit)
             break;

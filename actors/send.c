@@ -257,6 +257,14 @@ static int s_vrequest(troupe_ctx *cx, troupe_addr to, const char *tag,
         }
         return rc;
     }
+    return tr_request_msg(cx, to, m, deadline, cb, arg, corr);
+}
+
+int tr_request_msg(troupe_ctx *cx, troupe_addr to, troupe_msg *m,
+                   int64_t deadline, troupe_reply_fn cb, void *arg,
+                   uint64_t *corr)
+{
+    tr_port *p = cx->port;
     tr_pending *pd = calloc(1, sizeof *pd);
     if (!pd) {
         tr_msg_free(m);
@@ -285,7 +293,7 @@ static int s_vrequest(troupe_ctx *cx, troupe_addr to, const char *tag,
         pd->next->prev = pd;
     cx->actor->pending = pd;
     uint64_t id = pd->corr;
-    rc = s_send_new(cx, m, to);
+    int rc = s_send_new(cx, m, to);
     if (rc) { // the callback never runs when the call fails
         tr_pending *back = tr_pend_take(p, id);
         if (back) {

@@ -34,13 +34,24 @@ static int s_pack_addr(msgpack_packer *pk, troupe_addr a)
 
 // What tr_wire_decode() would refuse is refused here too, so a bad envelope
 // is the sender's error and not a malformed count at the receiver.
+static bool s_addr_none(troupe_addr a)
+{
+    return a.node == 0 && a.slot == 0 && a.incarnation == 0;
+}
+
 static bool s_env_ok(const tr_env *env)
 {
     if (env->kind < TROUPE_MSG_TELL || env->kind > TROUPE_MSG_SYSTEM)
         return false;
-    if (env->to_name_len == 0 ? env->to.slot == 0 : env->to_name == NULL)
+    // A reply may go to the anonymous sender of its request: [0, 0, 0].
+    bool reply = env->kind == TROUPE_MSG_REPLY || env->kind == TROUPE_MSG_ERROR;
+    if (env->to_name_len == 0
+            ? env->to.slot == 0 && !(reply && s_addr_none(env->to))
+            : env->to_name == NULL)
         return false;
-    if (env->from.slot == 0 || env->ttl_ms < -1)
+    // from is a real address, or all zero for an anonymous sender (a
+    // remote client that has no node of its own).
+    if ((env->from.slot == 0 && !s_addr_none(env->from)) || env->ttl_ms < -1)
         return false;
     if ((env->tag == NULL && env->tag_len > 0) ||
         (env->body == NULL && env->body_len > 0))
@@ -139,21 +150,24 @@ static int s_read(const void *p, size_t n, const char *fmt, ...)
     return rc == TROUPE_ETYPE ? TROUPE_EBADMSG : rc;
 }
 
-static int s_read_addr(const void *p, size_t n, troupe_addr *a)
+static int s_read_addr(const void *p, size_t n, troupe_addr *a,
+                       bool allow_none)
 {
     uint64_t node, slot, incarnation;
     int rc = s_read(p, n, "[U U U]", &node, &slot, &incarnation);
     if (rc < 0)
         return rc;
-    if (node > UINT32_MAX || slot == 0 || slot > UINT32_MAX ||
-        incarnation > UINT32_MAX)
+    bool none = node == 0 && slot == 0 && incarnation == 0;
+    if (node > UINT32_MAX || (slot == 0 && !(allow_none && none)) ||
+        slot > UINT32_MAX || incarnation > UINT32_MAX)
         return TROUPE_EBADMSG;
     *a = (troupe_addr){(uint32_t)node, (uint32_t)slot, (uint32_t)incarnation};
     return 0;
 }
 
 // The destination: an address array or a name.
-static int s_read_to(const void *p, size_t n, const tr_limits *l, tr_env *env)
+static int s_read_to(const void *p, size_t n, const tr_limits *l, tr_env *env,
+                     bool allow_none)
 {
     if (*(const uint8_t *)p != 0xc0 &&
         s_read(p, n, "s", &env->to_name, &env->to_name_len) == 0) {
@@ -164,7 +178,7 @@ static int s_read_to(const void *p, size_t n, const tr_limits *l, tr_env *env)
     }
     env->to_name = NULL;
     env->to_name_len = 0;
-    return s_read_addr(p, n, &env->to);
+    return s_read_addr(p, n, &env->to, allow_none);
 }
 
 // Limits for the frame as a whole: the body sits one level down and the
@@ -223,8 +237,10 @@ int tr_wire_decode(const uint8_t *frame, size_t n, const tr_limits *l,
         code < INT32_MIN || code > INT32_MAX || e.tag == NULL ||
         e.tag_len > l->max_tag_len)
         return TROUPE_EBADMSG;
-    if ((rc = s_read_to(to, to_len, l, &e)) < 0 ||
-        (rc = s_read_addr(from, from_len, &e.from)) < 0)
+    if ((rc = s_read_to(to, to_len, l, &e,
+                         kind == TROUPE_MSG_REPLY ||
+                             kind == TROUPE_MSG_ERROR)) < 0 ||
+        (rc = s_read_addr(from, from_len, &e.from, true)) < 0)
         return rc;
     if (e.body_len + e.tag_len > l->max_msg_size)
         return TROUPE_EMSGSIZE;

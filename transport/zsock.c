@@ -4,7 +4,11 @@
 // and no high-water mark (troupe bounds mailboxes itself, and drains in-
 // process hand-overs before closing), a bounded ZMQ_MAXMSGSIZE, and is
 // counted so that a test can assert none is left open.
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "errors.h"
@@ -89,9 +93,42 @@ void tr_sock_close(tr_ctx *c, void **sock)
     atomic_fetch_sub(&c->live, 1);
 }
 
+// Is someone listening on the unix socket at path? 0: no (a stale file is
+// removed), TROUPE_EEXIST: yes, other codes: cannot tell.
+static int s_ipc_free(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return TROUPE_EINVAL;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return tr_err_from_errno(errno);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    int e = errno;
+    close(fd);
+    if (rc == 0)
+        return TROUPE_EEXIST;
+    if (e == ECONNREFUSED) // a file without a listener: left by a crash
+        unlink(path);
+    return 0;
+}
+
 int tr_sock_bind(void *sock, const char *endpoint)
 {
+    if (strncmp(endpoint, "ipc://", 6) == 0 && endpoint[6] != '@') {
+        int rc = s_ipc_free(endpoint + 6);
+        if (rc)
+            return rc;
+    }
     return zmq_bind(sock, endpoint) == 0 ? 0 : tr_err_zmq();
+}
+
+void tr_sock_unbind(void *sock, const char *endpoint)
+{
+    zmq_unbind(sock, endpoint);
+    if (strncmp(endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
+        unlink(endpoint + 6);
 }
 
 int tr_sock_connect(void *sock, const char *endpoint)

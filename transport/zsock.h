@@ -30,7 +30,12 @@ int tr_ctx_fini(tr_ctx *c);
 int tr_sock_open(tr_ctx *c, int type, void **sock);
 // Close *sock (NULL accepted) and set it to NULL.
 void tr_sock_close(tr_ctx *c, void **sock);
+// Bind. For ipc:// endpoints a live listener already on the path is
+// detected first and refused with TROUPE_EEXIST (zmq itself would silently
+// take the path over); a stale file nobody listens on is removed.
 int tr_sock_bind(void *sock, const char *endpoint);
+// Unbind endpoint and, for ipc://, remove its file.
+void tr_sock_unbind(void *sock, const char *endpoint);
 int tr_sock_connect(void *sock, const char *endpoint);
 
 // Hand a pointer to another thread over an inproc socket. flags: 0 or

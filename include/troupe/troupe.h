@@ -11,6 +11,7 @@
 #include "troupe/actor.h"
 #include "troupe/request.h"
 #include "troupe/client.h"
+#include "troupe/remote.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

@@ -9,7 +9,8 @@
 int tr_run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
+    if (!getenv("CK_FORK")) // CK_FORK=no in the environment, for gdb
+        srunner_set_fork_status(sr, CK_FORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -330,7 +330,9 @@ END_TEST
 START_TEST(wrong_sender_is_ebadmsg)
 {
     TR_CK_ERR(s_decode_with(10, F_FROM, "s", "name"), TROUPE_EBADMSG);
-    TR_CK_ERR(s_decode_with(10, F_FROM, "[u u u]", 0u, 0u, 0u), TROUPE_EBADMSG);
+    TR_CK_ERR(s_decode_with(10, F_FROM, "[u u u]", 0u, 0u, 1u), TROUPE_EBADMSG);
+    // All zero is the anonymous sender of a remote client: allowed.
+    TR_CK_OK(s_decode_with(10, F_FROM, "[u u u]", 0u, 0u, 0u));
     TR_CK_ERR(s_decode_with(10, F_FROM, "[i u u]", -1, 1u, 1u), TROUPE_EBADMSG);
     TR_CK_ERR(s_decode_with(10, F_FROM, "[u u U]", 0u, 1u, (uint64_t)1 << 32),
               TROUPE_EBADMSG);
