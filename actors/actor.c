@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invariant.h"
 #include "node_internal.h"
 
 tr_actor *tr_lookup(tr_port *p, troupe_addr to)
@@ -296,7 +297,7 @@ void tr_port_stop_actors(tr_port *p, int reason)
     // from the tail each time rather than trusting a saved pointer.
     while (p->last) {
         tr_actor *a = p->last;
-        if (a->flags & TR_ACT_RUNNING) // cannot happen from the loop; be safe
+        if (TR_NEVER(a->flags & TR_ACT_RUNNING)) // not from the loop
             break;
         tr_actor_terminate(p, a,
                            (a->flags & TR_ACT_EXITING) ? a->exit_reason

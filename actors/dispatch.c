@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "invariant.h"
 #include "node_internal.h"
 
 static int s_is_counted_kind(uint8_t kind)
@@ -259,6 +260,10 @@ static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
     case TROUPE_MSG_REPLY:
     case TROUPE_MSG_ERROR: {
         tr_pending *pd = tr_pend_take(p, m->corr);
+        if (pd && TR_NEVER(pd->actor != a)) { // ids are unique per port
+            tr_pend_add(p, pd);
+            pd = NULL;
+        }
         if (!pd) {
             TR_BUMP(p->ctr.late);
             TR_BUMP(p->ctr.dead);

@@ -81,6 +81,13 @@ static int watcher_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
 {
     watcher *w = state;
     troupe_addr who;
+    if (troupe_msg_is(msg, "quit"))
+        return troupe_exit(cx, TROUPE_EUSER - 9);
+    if (troupe_msg_is(msg, "unlink")) {
+        TR_CK_OK(troupe_msg_read(msg, "[uuu]", &who.node, &who.slot,
+                                 &who.incarnation));
+        return troupe_reply(cx, msg, "i", troupe_unlink(cx, who));
+    }
     if (troupe_msg_is(msg, "link") || troupe_msg_is(msg, "monitor") ||
         troupe_msg_is(msg, "demonitor")) {
         TR_CK_OK(troupe_msg_read(msg, "[uuu]", &who.node, &who.slot,
@@ -212,6 +219,35 @@ START_TEST(demonitor_means_no_down_message)
 }
 END_TEST
 
+START_TEST(unlinked_peer_survives_crash)
+{
+    watcher w = {troupe_client_addr(cl), 0, 0};
+    troupe_addr wa = spawn_watcher(&w, 1);
+    troupe_addr victim = tr_spawn_echo(node, TROUPE_SHARED, NULL);
+    order(wa, "link", victim);
+    order(wa, "unlink", victim);
+    troupe_msg *r = NULL;
+    TR_CK_ERR(troupe_call(cl, victim, "crash", troupe_deadline_in(5000), &r,
+                          NULL), TROUPE_EDEAD);
+    order(wa, "monitor", victim); // alive: it answers
+    troupe_msg *m = expect_kind(TROUPE_MSG_TELL); // its down (EDEAD)
+    troupe_msg_destroy(&m);
+}
+END_TEST
+
+START_TEST(exit_ends_actor_with_its_reason)
+{
+    watcher w = {troupe_client_addr(cl), 0, 0};
+    troupe_addr wa = spawn_watcher(&w, 0);
+    uint64_t ref;
+    TR_CK_OK(troupe_client_monitor(cl, wa, &ref));
+    TR_CK_OK(troupe_client_tell(cl, wa, "quit", NULL));
+    troupe_msg *m = expect_kind(TROUPE_MSG_DOWN);
+    ck_assert_int_eq(troupe_msg_code(m), TROUPE_EUSER - 9);
+    troupe_msg_destroy(&m);
+}
+END_TEST
+
 Suite *make_suite(void);
 Suite *make_suite(void)
 {
@@ -230,6 +266,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, trapping_peer_gets_exit_message_and_lives);
     tcase_add_test(tc, normal_exit_does_not_kill_linked_peer);
     tcase_add_test(tc, link_to_dead_actor_kills_linker_with_edead);
+    tcase_add_test(tc, unlinked_peer_survives_crash);
+    tcase_add_test(tc, exit_ends_actor_with_its_reason);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -247,6 +247,107 @@ START_TEST(deadline_travels_through_three_hops)
 }
 END_TEST
 
+// ---- cancel and names ----
+
+typedef struct asker {
+    troupe_addr slow;  // an actor that will not answer in time
+    int status;        // what the callback saw
+    int calls;         // how many times it ran
+} asker;
+
+static int asker_cb(troupe_ctx *cx, void *state, int status,
+                    const troupe_msg *reply, void *arg)
+{
+    (void)cx;
+    (void)reply;
+    (void)arg;
+    asker *a = state;
+    a->status = status;
+    a->calls++;
+    return 0;
+}
+
+static int asker_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    asker *a = state;
+    if (troupe_msg_is(msg, "cancel")) {
+        uint64_t corr = 0;
+        TR_CK_OK(troupe_request(cx, a->slow, "echo", troupe_deadline_in(5000),
+                                asker_cb, NULL, &corr, "{s:I}", "x",
+                                (int64_t)1));
+        TR_CK_OK(troupe_request_cancel(cx, corr)); // runs the callback now
+        TR_CK_ERR(troupe_request_cancel(cx, corr), TROUPE_ENOENT);
+        return troupe_reply(cx, msg, "[ii]", a->status, a->calls);
+    }
+    if (troupe_msg_is(msg, "by-name")) {
+        TR_CK_OK(troupe_tell_name(cx, "named-echo", "nothing", NULL));
+        TR_CK_ERR(troupe_tell_name(cx, "no-such", "x", NULL), TROUPE_ENOENT);
+        TR_CK_ERR(troupe_request_name(cx, "no-such", "x",
+                                      TROUPE_DEADLINE_DEFAULT, asker_cb, NULL,
+                                      NULL, NULL), TROUPE_ENOENT);
+        troupe_deferred *d;
+        TR_CK_OK(troupe_defer(cx, msg, &d));
+        return troupe_request_name(cx, "named-echo", "echo",
+                                   TROUPE_DEADLINE_DEFAULT, proxy_on_reply, d,
+                                   NULL, "{s:I}", "x", (int64_t)2);
+    }
+    return 0;
+}
+
+START_TEST(canceled_request_ends_once_with_ecanceled)
+{
+    tr_gate entered, release;
+    tr_gate_init(&entered);
+    tr_gate_init(&release);
+    tr_echo_state st = {&entered, &release, 0};
+    asker a = {.slow = tr_spawn_echo(node, TROUPE_ISOLATED, &st)};
+    TR_CK_OK(troupe_client_tell(cl, a.slow, "block", NULL));
+    tr_gate_wait(&entered, 5000, "the handler to block");
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = asker_handler;
+    s.state = &a;
+    troupe_addr aa;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &aa));
+    troupe_msg *r = NULL;
+    TR_CK_OK(troupe_call(cl, aa, "cancel", troupe_deadline_in(5000), &r,
+                         NULL));
+    int status = 0, calls = 0;
+    TR_CK_OK(troupe_msg_read(r, "[ii]", &status, &calls));
+    troupe_msg_destroy(&r);
+    ck_assert_int_eq(status, TROUPE_ECANCELED);
+    ck_assert_int_eq(calls, 1);
+    tr_gate_open(&release);
+    tr_check_echo(cl, a.slow, 3); // the late reply is dropped, not delivered
+    ck_assert_int_eq(a.calls, 1);
+    tr_gate_fini(&entered);
+    tr_gate_fini(&release);
+}
+END_TEST
+
+START_TEST(tell_and_request_by_name_from_an_actor)
+{
+    troupe_actor_spec e = tr_echo_spec(TROUPE_SHARED, NULL);
+    e.name = "named-echo";
+    e.loop = 1;
+    troupe_addr ea;
+    TR_CK_OK(troupe_node_spawn(node, &e, troupe_deadline_in(5000), &ea));
+    asker a = {0};
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = asker_handler;
+    s.state = &a;
+    s.loop = 0;
+    troupe_addr aa;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &aa));
+    troupe_msg *r = NULL;
+    TR_CK_OK(troupe_call(cl, aa, "by-name", troupe_deadline_in(5000), &r,
+                         NULL));
+    int64_t y = 0;
+    TR_CK_OK(troupe_msg_read(r, "{s:I}", "x", &y));
+    ck_assert_int_eq(y, 30); // (2 + 1) * 10 through proxy_on_reply
+    troupe_msg_destroy(&r);
+}
+END_TEST
+
 Suite *make_suite(void);
 Suite *make_suite(void)
 {
@@ -271,6 +372,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, deferred_reply_through_isolated_actor);
     tcase_add_test(tc, request_to_dead_backend_is_edead_through_proxy);
     tcase_add_test(tc, deadline_travels_through_three_hops);
+    tcase_add_test(tc, canceled_request_ends_once_with_ecanceled);
+    tcase_add_test(tc, tell_and_request_by_name_from_an_actor);
     suite_add_tcase(s, tc);
     return s;
 }
