@@ -181,15 +181,15 @@ void tr_actor_exit(tr_port *p, tr_actor *a, int reason)
         tr_actor_schedule(p, a);
 }
 
-static void s_send_signal(tr_port *p, tr_actor *a, uint8_t kind,
-                          troupe_addr to, int reason, uint64_t ref)
+static void s_send_signal(tr_port *p, tr_actor *a, uint8_t kind, troupe_addr to,
+                          int reason, uint64_t ref)
 {
-    troupe_msg *m = tr_msg_new(kind, kind == TROUPE_MSG_DOWN ? "down" : "exit",
-                               4, NULL, 0);
+    troupe_msg *m =
+        tr_msg_new(kind, kind == TROUPE_MSG_DOWN ? "down" : "exit", 4, NULL, 0);
     if (!m) {
         tr_logf(&p->node->log, TROUPE_LOG_ERROR,
-                "out of memory: %s signal lost", kind == TROUPE_MSG_DOWN
-                                                     ? "down" : "exit");
+                "out of memory: %s signal lost",
+                kind == TROUPE_MSG_DOWN ? "down" : "exit");
         return;
     }
     m->to = to;
@@ -220,8 +220,8 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     if (reason != 0 && reason != TROUPE_ESHUTDOWN &&
         !(a->flags & TR_ACT_CLIENT)) {
         TR_BUMP(p->ctr.crashed);
-        tr_logf(&n->log, TROUPE_LOG_INFO, "actor %u.%u ended: %s",
-                a->addr.slot, a->addr.incarnation, troupe_errname(reason));
+        tr_logf(&n->log, TROUPE_LOG_INFO, "actor %u.%u ended: %s", a->addr.slot,
+                a->addr.incarnation, troupe_errname(reason));
     }
     a->flags |= TR_ACT_EXITING | TR_ACT_SLOT_DEAD;
     if (a->name) {
@@ -238,8 +238,10 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     while (a->deferred) {
         troupe_deferred *d = a->deferred;
         a->deferred = d->next;
-        troupe_msg req = {.kind = TROUPE_MSG_REQUEST, .from = d->to,
-                          .to = a->addr, .corr = d->corr};
+        troupe_msg req = {.kind = TROUPE_MSG_REQUEST,
+                          .from = d->to,
+                          .to = a->addr,
+                          .corr = d->corr};
         tr_reply_code(n, p, &req, TROUPE_EDEAD);
         free(d);
     }
@@ -299,9 +301,8 @@ void tr_port_stop_actors(tr_port *p, int reason)
         tr_actor *a = p->last;
         if (TR_NEVER(a->flags & TR_ACT_RUNNING)) // not from the loop
             break;
-        tr_actor_terminate(p, a,
-                           (a->flags & TR_ACT_EXITING) ? a->exit_reason
-                                                       : reason);
+        tr_actor_terminate(
+            p, a, (a->flags & TR_ACT_EXITING) ? a->exit_reason : reason);
     }
 }
 
@@ -319,8 +320,7 @@ static int s_check_spec(troupe_node *n, const troupe_actor_spec *spec)
 {
     if (!spec || !spec->handler)
         return TROUPE_EINVAL;
-    if (spec->placement != TROUPE_SHARED &&
-        spec->placement != TROUPE_ISOLATED)
+    if (spec->placement != TROUPE_SHARED && spec->placement != TROUPE_ISOLATED)
         return TROUPE_EINVAL;
     if (spec->loop != TROUPE_LOOP_AUTO &&
         (spec->loop < 0 || (unsigned)spec->loop >= n->n_loops))

@@ -129,8 +129,8 @@ static int s_wait(troupe_client *c, int64_t deadline)
     for (;;) {
         if (tr_port_drain(c->port, 0) > 0)
             return 0;
-        int64_t left = deadline == TROUPE_FOREVER ? -1
-                                                  : deadline - troupe_now();
+        int64_t left =
+            deadline == TROUPE_FOREVER ? -1 : deadline - troupe_now();
         if (deadline != TROUPE_FOREVER && left <= 0)
             return TROUPE_ETIMEDOUT;
         int rc = tr_port_wait(c->port, left > 3600000 ? 3600000 : (long)left);
@@ -188,8 +188,8 @@ static int s_vcall(troupe_client *c, troupe_addr to, const char *tag,
     if (deadline != TROUPE_FOREVER && deadline <= troupe_now())
         return TROUPE_ETIMEDOUT;
     troupe_msg *m;
-    int rc = tr_msg_pack(TROUPE_MSG_REQUEST, tag, &c->node->limits, fmt, ap,
-                         &m);
+    int rc =
+        tr_msg_pack(TROUPE_MSG_REQUEST, tag, &c->node->limits, fmt, ap, &m);
     if (rc) {
         if (rc == TROUPE_EMSGSIZE) {
             TR_BUMP(c->port->ctr.sent);

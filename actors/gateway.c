@@ -31,11 +31,11 @@ typedef struct gw_start {
 
 // What a remote request needs for its answer to find its way back.
 typedef struct gw_call {
-    gw_state *gw;           // the gateway
-    uint64_t remote_corr;   // the remote client's correlation id
-    troupe_addr remote;     // its sender address (often [0,0,0])
-    size_t id_len;          // bytes of the zmq routing id
-    unsigned char id[256];  // the routing id of its connection
+    gw_state *gw;          // the gateway
+    uint64_t remote_corr;  // the remote client's correlation id
+    troupe_addr remote;    // its sender address (often [0,0,0])
+    size_t id_len;         // bytes of the zmq routing id
+    unsigned char id[256]; // the routing id of its connection
 } gw_call;
 
 static void s_send_frame(gw_state *gw, const unsigned char *id, size_t id_len,
@@ -96,22 +96,23 @@ static void s_frame(tr_port *p, gw_state *gw, const unsigned char *id,
                 troupe_errname(rc));
         return;
     }
-    gw_call c = {.gw = gw, .remote_corr = env.corr, .remote = env.from,
+    gw_call c = {.gw = gw,
+                 .remote_corr = env.corr,
+                 .remote = env.from,
                  .id_len = id_len};
     memcpy(c.id, id, id_len);
     troupe_addr to = env.to;
     if (env.to_name_len) {
         char name[256];
-        size_t k = env.to_name_len < sizeof name ? env.to_name_len
-                                                 : sizeof name - 1;
+        size_t k =
+            env.to_name_len < sizeof name ? env.to_name_len : sizeof name - 1;
         memcpy(name, env.to_name, k);
         name[k] = '\0';
         rc = troupe_whereis(n, name, &to);
     }
     troupe_msg *m = NULL;
     if (rc == 0) {
-        m = tr_msg_new(env.kind, env.tag, env.tag_len, env.body,
-                       env.body_len);
+        m = tr_msg_new(env.kind, env.tag, env.tag_len, env.body, env.body_len);
         rc = m ? 0 : TROUPE_ENOMEM;
     }
     if (env.kind == TROUPE_MSG_TELL) {
@@ -133,8 +134,8 @@ static void s_frame(tr_port *p, gw_state *gw, const unsigned char *id,
         call = malloc(sizeof *call);
         if (call) {
             *call = c;
-            rc = tr_request_msg(&p->cx, to, m, deadline, s_on_reply, call,
-                                NULL);
+            rc =
+                tr_request_msg(&p->cx, to, m, deadline, s_on_reply, call, NULL);
             m = NULL;
         } else {
             rc = TROUPE_ENOMEM;
@@ -225,8 +226,9 @@ static void s_fini(void *state, int reason)
 TROUPE_API int troupe_node_listen(troupe_node *n, const char *endpoint,
                                   char *bound, size_t cap)
 {
-    if (!n || !endpoint || (strncmp(endpoint, "ipc://", 6) != 0 &&
-                            strncmp(endpoint, "tcp://", 6) != 0))
+    if (!n || !endpoint ||
+        (strncmp(endpoint, "ipc://", 6) != 0 &&
+         strncmp(endpoint, "tcp://", 6) != 0))
         return TROUPE_EINVAL;
     tr_port *here = tr_port_current();
     if (here && here->node == n)

@@ -40,7 +40,8 @@ int tr_tag_check(const char *tag, const tr_limits *l, size_t *len)
 
 // Per-thread scratch buffer for packing, so that a steady stream of sends
 // allocates only the message itself.
-static _Thread_local tr_buf s_scratch;
+static _Thread_local tr_buf s_scratch
+    __attribute__((tls_model("initial-exec")));
 
 int tr_msg_pack(uint8_t kind, const char *tag, const tr_limits *l,
                 const char *fmt, va_list *ap, troupe_msg **out)
@@ -55,8 +56,8 @@ int tr_msg_pack(uint8_t kind, const char *tag, const tr_limits *l,
         if (rc)
             return rc;
     }
-    troupe_msg *m = tr_msg_new(kind, tag, tag_len, s_scratch.data,
-                               s_scratch.len);
+    troupe_msg *m =
+        tr_msg_new(kind, tag, tag_len, s_scratch.data, s_scratch.len);
     if (s_scratch.cap > 65536) // do not keep a huge buffer per thread
         tr_buf_fini(&s_scratch);
     if (!m)
@@ -65,7 +66,10 @@ int tr_msg_pack(uint8_t kind, const char *tag, const tr_limits *l,
     return 0;
 }
 
-void tr_msg_free(troupe_msg *m) { free(m); }
+void tr_msg_free(troupe_msg *m)
+{
+    free(m);
+}
 
 TROUPE_API troupe_msg_kind troupe_msg_kind_of(const troupe_msg *msg)
 {
@@ -92,9 +96,15 @@ TROUPE_API int64_t troupe_msg_deadline(const troupe_msg *msg)
     return msg->deadline;
 }
 
-TROUPE_API int troupe_msg_code(const troupe_msg *msg) { return msg->code; }
+TROUPE_API int troupe_msg_code(const troupe_msg *msg)
+{
+    return msg->code;
+}
 
-TROUPE_API uint64_t troupe_msg_ref(const troupe_msg *msg) { return msg->ref; }
+TROUPE_API uint64_t troupe_msg_ref(const troupe_msg *msg)
+{
+    return msg->ref;
+}
 
 TROUPE_API void troupe_msg_body(const troupe_msg *msg, const void **data,
                                 size_t *len)
@@ -134,4 +144,7 @@ TROUPE_API void troupe_msg_destroy(troupe_msg **msg)
     *msg = NULL;
 }
 
-void tr_msg_scratch_release(void) { tr_buf_fini(&s_scratch); }
+void tr_msg_scratch_release(void)
+{
+    tr_buf_fini(&s_scratch);
+}

@@ -61,8 +61,6 @@ void tr_msg_free(troupe_msg *m);
 // Check a tag against the limits: TROUPE_EINVAL if too long. NULL is "".
 int tr_tag_check(const char *tag, const tr_limits *l, size_t *len);
 
-
-
 // Free this thread's packing scratch buffer (port threads call it on exit).
 void tr_msg_scratch_release(void);
 #endif

@@ -96,8 +96,8 @@ TROUPE_API int troupe_node_new(troupe_node **out, const troupe_node_opts *opts)
     if (!n)
         return TROUPE_ENOMEM;
     n->opts = o;
-    n->limits = (tr_limits){o.max_msg_size, o.max_depth, o.max_items,
-                            o.max_tag_len};
+    n->limits =
+        (tr_limits){o.max_msg_size, o.max_depth, o.max_items, o.max_tag_len};
     tr_log_init(&n->log, o.log, o.log_arg, o.log_level);
     pthread_mutex_init(&n->lock, NULL);
     n->id = atomic_fetch_add(&s_node_ids, 1) + 1;
@@ -203,16 +203,15 @@ static int s_join(troupe_node *n, int64_t deadline)
         if (!p || !p->has_thread)
             continue;
         int64_t ns = tr_now_ns();
-        int64_t left = deadline == TROUPE_FOREVER
-                           ? 3600000
-                           : deadline - troupe_now();
+        int64_t left =
+            deadline == TROUPE_FOREVER ? 3600000 : deadline - troupe_now();
         if (left < 0)
             left = 0;
         ns += left * 1000000;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts); // timedjoin takes CLOCK_REALTIME
-        int64_t real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
-                       (ns - tr_now_ns());
+        int64_t real =
+            (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (ns - tr_now_ns());
         ts.tv_sec = real / 1000000000;
         ts.tv_nsec = real % 1000000000;
         int e = pthread_timedjoin_np(p->thread, NULL, &ts);
@@ -221,7 +220,8 @@ static int s_join(troupe_node *n, int64_t deadline)
         } else {
             tr_logf(&n->log, TROUPE_LOG_ERROR,
                     "thread of port %u still running at the deadline: "
-                    "abandoned, node memory leaked", i);
+                    "abandoned, node memory leaked",
+                    i);
             pthread_detach(p->thread);
             p->has_thread = 0;
             n->leaked = 1;
@@ -276,7 +276,8 @@ TROUPE_API int troupe_node_destroy(troupe_node **np)
         return 0;
     troupe_node *n = *np;
     *np = NULL;
-    int rc = troupe_node_stop(n, troupe_deadline_in(n->opts.shutdown_timeout_ms));
+    int rc =
+        troupe_node_stop(n, troupe_deadline_in(n->opts.shutdown_timeout_ms));
     if (n->leaked)
         return rc ? rc : TROUPE_ETIMEDOUT;
     s_free(n);

@@ -28,9 +28,9 @@ typedef struct tr_counters {
 } tr_counters;
 
 // Add 1 to a counter only its owner thread writes: no locked instruction.
-#define TR_BUMP(c)                                                        \
-    atomic_store_explicit(                                                \
-        &(c), atomic_load_explicit(&(c), memory_order_relaxed) + 1,       \
+#define TR_BUMP(c)                                                             \
+    atomic_store_explicit(                                                     \
+        &(c), atomic_load_explicit(&(c), memory_order_relaxed) + 1,            \
         memory_order_relaxed)
 
 typedef struct tr_port tr_port;
@@ -40,13 +40,13 @@ typedef struct tr_actor tr_actor;
 // handshake, stop of an actor, quit of a port). Reference-counted, because
 // the waiter may give up at its deadline before the port signals.
 typedef struct tr_waiter {
-    pthread_mutex_t mu;      // guards done, rc, refs
-    pthread_cond_t cv;       // signalled when done
-    int done;                // 1 once signalled
-    int rc;                  // the result
-    int refs;                // holders: the waiter and the port
-    int abandoned;           // the waiter gave up (timed out)
-    struct tr_waiter *next;  // in an actor's list of exit waiters
+    pthread_mutex_t mu;     // guards done, rc, refs
+    pthread_cond_t cv;      // signalled when done
+    int done;               // 1 once signalled
+    int rc;                 // the result
+    int refs;               // holders: the waiter and the port
+    int abandoned;          // the waiter gave up (timed out)
+    struct tr_waiter *next; // in an actor's list of exit waiters
 } tr_waiter;
 
 tr_waiter *tr_waiter_new(void); // refs = 2
@@ -76,16 +76,19 @@ typedef struct tr_pending {
 } tr_pending;
 
 // What a timer in a port's heap is for (tr_timer.type).
-enum tr_timer_type { TR_TIMER_USER = 1, TR_TIMER_REQUEST = 2 };
+enum tr_timer_type {
+    TR_TIMER_USER = 1,
+    TR_TIMER_REQUEST = 2
+};
 
 // A user timer.
 typedef struct tr_utimer {
-    tr_timer t;              // in the port's heap
-    struct tr_utimer *next;  // the actor's list
-    tr_actor *actor;         // owner
-    uint64_t id;             // returned to the user
-    int64_t period;          // ms, 0: one-shot
-    char tag[];              // NUL-terminated copy
+    tr_timer t;             // in the port's heap
+    struct tr_utimer *next; // the actor's list
+    tr_actor *actor;        // owner
+    uint64_t id;            // returned to the user
+    int64_t period;         // ms, 0: one-shot
+    char tag[];             // NUL-terminated copy
 } tr_utimer;
 
 struct troupe_deferred {
@@ -133,13 +136,21 @@ struct tr_actor {
     _Atomic uint64_t n_received;     // stats, written by the owner
     _Atomic uint64_t n_sent;
     _Atomic uint64_t n_refused;
-    _Atomic uint64_t handler_ns_max;
-    uint32_t hist[24];               // handler time, log2 buckets from 256ns
+    _Atomic uint64_t handler_ticks_max; // slowest run, in tr_ticks
+    uint32_t hist[24];                  // handler ticks, log2 buckets from 256
     _Alignas(max_align_t) unsigned char inline_state[];
 };
 
-enum tr_port_kind { TR_PORT_LOOP, TR_PORT_ISOLATED, TR_PORT_CLIENT };
-enum tr_port_state { TR_PORT_FREE, TR_PORT_OPEN, TR_PORT_CLOSING };
+enum tr_port_kind {
+    TR_PORT_LOOP,
+    TR_PORT_ISOLATED,
+    TR_PORT_CLIENT
+};
+enum tr_port_state {
+    TR_PORT_FREE,
+    TR_PORT_OPEN,
+    TR_PORT_CLOSING
+};
 
 // A cached connection from this port to another port's inbox.
 typedef struct tr_outbox {
@@ -148,50 +159,51 @@ typedef struct tr_outbox {
 } tr_outbox;
 
 struct troupe_ctx {
-    tr_port *port;          // the running port
-    tr_actor *actor;        // the running actor
-    const troupe_msg *msg;  // the message being handled, or NULL
-    int no_send;            // set while ending: sends refused
+    tr_port *port;         // the running port
+    tr_actor *actor;       // the running actor
+    const troupe_msg *msg; // the message being handled, or NULL
+    int no_send;           // set while ending: sends refused
 };
 
 struct tr_port {
-    troupe_node *node;          // owner
-    uint32_t id;                // index in node->ports
-    _Atomic uint32_t gen;       // bumped on each reuse (any thread reads)
-    _Atomic int state;          // tr_port_state (any thread reads)
-    _Atomic int inflight;       // senders inside a send to it (any thread)
-    int kind;                   // tr_port_kind
-    void *inbox;                // PULL socket
-    tr_outbox *out;             // indexed by port id
-    uint32_t n_out;             // entries in out
-    pthread_t thread;           // loop and isolated ports
-    int has_thread;             // thread must be joined
-    _Atomic int thread_done;    // the thread has returned
-    tr_actor *rq_head, *rq_tail;     // run queue
-    tr_actor *first, *last;          // actors living here, spawn order
-    size_t n_actors;                 // how many
-    tr_timers timers;                // deadlines and user timers
-    tr_pending **pend;               // hash of pending requests by corr
-    size_t pend_cap, pend_len;       // buckets (power of 2), entries
-    uint64_t next_corr;              // correlation ids
-    uint64_t next_id;                // timer ids and monitor refs
-    troupe_ctx cx;                   // the ctx handed to callbacks
-    int quit;                        // end the loop
-    tr_waiter *quit_waiter;          // signalled once the port ended
+    troupe_node *node;           // owner
+    uint32_t id;                 // index in node->ports
+    _Atomic uint32_t gen;        // bumped on each reuse (any thread reads)
+    _Atomic int state;           // tr_port_state (any thread reads)
+    _Atomic int inflight;        // senders inside a send to it (any thread)
+    int kind;                    // tr_port_kind
+    void *inbox;                 // PULL socket
+    tr_outbox *out;              // indexed by port id
+    uint32_t n_out;              // entries in out
+    pthread_t thread;            // loop and isolated ports
+    int has_thread;              // thread must be joined
+    _Atomic int thread_done;     // the thread has returned
+    tr_actor *rq_head, *rq_tail; // run queue
+    tr_actor *first, *last;      // actors living here, spawn order
+    size_t n_actors;             // how many
+    tr_timers timers;            // deadlines and user timers
+    tr_pending **pend;           // hash of pending requests by corr
+    size_t pend_cap, pend_len;   // buckets (power of 2), entries
+    uint64_t next_corr;          // correlation ids
+    uint64_t next_id;            // timer ids and monitor refs
+    troupe_ctx cx;               // the ctx handed to callbacks
+    unsigned since_inbox;        // messages handled since the inbox read
+    int quit;                    // end the loop
+    tr_waiter *quit_waiter;      // signalled once the port ended
     troupe_msg *local_head, *local_tail; // system msgs to self, deferred
     // Messages from threads that are not ports (main calling
     // troupe_node_spawn, troupe_node_stop...): a locked list and an eventfd
     // that the port polls beside its inbox. Such threads own no socket.
-    pthread_mutex_t fq_lock;         // guards fq_head / fq_tail
-    troupe_msg *fq_head, *fq_tail;   // foreign messages, in order
-    _Atomic int fq_pending;          // fq is not empty (any thread)
-    int efd;                         // eventfd, written after an append
+    pthread_mutex_t fq_lock;       // guards fq_head / fq_tail
+    troupe_msg *fq_head, *fq_tail; // foreign messages, in order
+    _Atomic int fq_pending;        // fq is not empty (any thread)
+    int efd;                       // eventfd, written after an append
     // One more zmq socket the port's thread polls and owns (the gateway's
     // ROUTER), and what to call when it is readable. NULL: none.
     void *watch_sock;
     void (*watch_ready)(tr_port *p, void *arg);
     void *watch_arg;
-    tr_counters ctr;                 // this port's counters
+    tr_counters ctr; // this port's counters
 };
 
 struct troupe_node {
@@ -214,7 +226,7 @@ struct troupe_node {
     int leaked;                 // a thread was abandoned: never free
     troupe_addr *roots;         // actors from troupe_node_spawn, in order
     size_t n_roots, cap_roots;
-    tr_counters retired;        // counters of ports that closed
+    tr_counters retired; // counters of ports that closed
     _Atomic uint64_t live_actors, live_threads, live_clients;
 };
 

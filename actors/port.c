@@ -18,9 +18,16 @@
 #include "clock.h"
 #include "node_internal.h"
 
-static _Thread_local tr_port *s_current;
+static _Thread_local tr_port *s_current
+    __attribute__((tls_model("initial-exec")));
 
-tr_port *tr_port_current(void) { return s_current; }
+// Messages handled between two reads of the inbox while actors are ready.
+#define TR_INBOX_EVERY 256
+
+tr_port *tr_port_current(void)
+{
+    return s_current;
+}
 
 // ---- waiters ----
 
@@ -414,8 +421,8 @@ long tr_port_turn(tr_port *p)
             p->local_tail = NULL;
         tr_accept(p, m);
     }
-    int64_t now = troupe_now();
-    tr_timer *t;
+    tr_timer *t = tr_timers_peek(&p->timers);
+    int64_t now = t ? troupe_now() : 0; // no clock read without timers
     while ((t = tr_timers_peek(&p->timers)) && t->when <= now) {
         tr_timers_remove(&p->timers, t);
         tr_timer_fire(p, t);
@@ -448,10 +455,18 @@ static void *s_port_main(void *arg)
     tr_port *p = arg;
     troupe_node *n = p->node;
     s_current = p;
+    // An empty zmq_recv costs zmq a poll() syscall, so while actors are
+    // ready the inbox is read only after TR_INBOX_EVERY messages were
+    // handled; before the loop sleeps it is always read.
     while (!p->quit) {
-        tr_port_drain(p, 256);
-        if (p->watch_sock)
-            p->watch_ready(p, p->watch_arg);
+        if (!p->rq_head || p->since_inbox >= TR_INBOX_EVERY) {
+            p->since_inbox = 0;
+            tr_port_drain(p, 256);
+            if (p->watch_sock)
+                p->watch_ready(p, p->watch_arg);
+        } else if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed)) {
+            tr_port_drain(p, 1); // the foreign queue is cheap to look at
+        }
         long timeout = tr_port_turn(p);
         if (p->quit)
             break;

@@ -44,8 +44,8 @@ TROUPE_API int troupe_remote_new(troupe_remote **out, const char *endpoint,
     troupe_remote *r = calloc(1, sizeof *r);
     if (!r)
         return TROUPE_ENOMEM;
-    r->limits = (tr_limits){o.max_msg_size, o.max_depth, o.max_items,
-                            o.max_tag_len};
+    r->limits =
+        (tr_limits){o.max_msg_size, o.max_depth, o.max_items, o.max_tag_len};
     int rc = tr_ctx_init(&r->zctx, (int64_t)o.max_msg_size * 4 + 256);
     if (rc == 0)
         rc = tr_sock_open(&r->zctx, ZMQ_DEALER, &r->sock);
@@ -79,8 +79,8 @@ TROUPE_API void troupe_remote_destroy(troupe_remote **rp)
 
 // Pack the body, encode the frame and send it.
 static int s_send(troupe_remote *r, uint8_t kind, const char *name,
-                  const char *tag, uint64_t corr, int64_t ttl,
-                  const char *fmt, va_list *ap)
+                  const char *tag, uint64_t corr, int64_t ttl, const char *fmt,
+                  va_list *ap)
 {
     size_t name_len = name ? strnlen(name, r->limits.max_tag_len + 1) : 0;
     size_t tag_len = tag ? strnlen(tag, r->limits.max_tag_len + 1) : 0;
@@ -126,8 +126,7 @@ TROUPE_API int troupe_remote_tell(troupe_remote *r, const char *name,
 
 // Take one answer frame: 1 if it ends call corr (*rc, *reply set), 0 if it
 // was something else (dropped), or a negative code if receiving failed.
-static int s_take(troupe_remote *r, uint64_t corr, int *rc,
-                  troupe_msg **reply)
+static int s_take(troupe_remote *r, uint64_t corr, int *rc, troupe_msg **reply)
 {
     zmq_msg_t fr;
     zmq_msg_init(&fr);
@@ -137,8 +136,8 @@ static int s_take(troupe_remote *r, uint64_t corr, int *rc,
         return e;
     }
     tr_env env;
-    int d = tr_wire_decode(zmq_msg_data(&fr), zmq_msg_size(&fr), &r->limits,
-                           &env);
+    int d =
+        tr_wire_decode(zmq_msg_data(&fr), zmq_msg_size(&fr), &r->limits, &env);
     int done = 0;
     if (d == 0 && env.corr == corr &&
         (env.kind == TROUPE_MSG_REPLY || env.kind == TROUPE_MSG_ERROR)) {
@@ -175,8 +174,8 @@ static int s_vcall(troupe_remote *r, const char *name, const char *tag,
     if (rc)
         return rc == TROUPE_EAGAIN ? TROUPE_ETIMEDOUT : rc;
     for (;;) {
-        int64_t left = deadline == TROUPE_FOREVER ? -1
-                                                  : deadline - troupe_now();
+        int64_t left =
+            deadline == TROUPE_FOREVER ? -1 : deadline - troupe_now();
         if (deadline != TROUPE_FOREVER && left <= 0)
             return TROUPE_ETIMEDOUT;
         zmq_pollitem_t it = {.socket = r->sock, .events = ZMQ_POLLIN};

@@ -66,9 +66,9 @@ int tr_route(troupe_node *n, tr_port *p, troupe_msg *m)
     }
     if (counted)
         s_count(p, rc == TROUPE_EFULL || rc == TROUPE_EMSGSIZE ||
-                              rc == TROUPE_ENOMEM
-                          ? &c->refused
-                          : &c->dead);
+                           rc == TROUPE_ENOMEM
+                       ? &c->refused
+                       : &c->dead);
     if (m->kind == TROUPE_MSG_REPLY || m->kind == TROUPE_MSG_ERROR)
         s_count(p, &c->late);
     if (m->kind == TROUPE_MSG_SYSTEM && m->ptr && m->code != TR_SYS_ADOPT) {
@@ -98,8 +98,7 @@ int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
     return tr_route(n, p, m);
 }
 
-void tr_reply_code(troupe_node *n, tr_port *p, const troupe_msg *req,
-                   int code)
+void tr_reply_code(troupe_node *n, tr_port *p, const troupe_msg *req, int code)
 {
     troupe_msg *m = tr_msg_new(TROUPE_MSG_ERROR, "", 0, NULL, 0);
     if (!m) {
@@ -168,8 +167,8 @@ static int s_vtell(troupe_ctx *cx, troupe_addr to, const char *tag,
     if (rc)
         return rc;
     troupe_msg *m;
-    rc = tr_msg_pack(TROUPE_MSG_TELL, tag, &cx->port->node->limits, fmt, ap,
-                     &m);
+    rc =
+        tr_msg_pack(TROUPE_MSG_TELL, tag, &cx->port->node->limits, fmt, ap, &m);
     if (rc) {
         if (rc == TROUPE_EMSGSIZE) { // counted as offered and refused
             TR_BUMP(cx->port->ctr.sent);
@@ -377,8 +376,8 @@ static int s_vreply(troupe_ctx *cx, troupe_addr to, uint64_t corr,
                     const char *fmt, va_list *ap)
 {
     troupe_msg *m;
-    int rc = tr_msg_pack(TROUPE_MSG_REPLY, "", &cx->port->node->limits, fmt,
-                         ap, &m);
+    int rc =
+        tr_msg_pack(TROUPE_MSG_REPLY, "", &cx->port->node->limits, fmt, ap, &m);
     if (rc)
         return rc;
     m->corr = corr;
@@ -390,8 +389,10 @@ static int s_error(troupe_ctx *cx, troupe_addr to, uint64_t corr, int code)
 {
     if (code >= 0)
         return TROUPE_EINVAL;
-    troupe_msg req = {.kind = TROUPE_MSG_REQUEST, .from = to,
-                      .to = cx->actor->addr, .corr = corr};
+    troupe_msg req = {.kind = TROUPE_MSG_REQUEST,
+                      .from = to,
+                      .to = cx->actor->addr,
+                      .corr = corr};
     atomic_fetch_add_explicit(&cx->actor->n_sent, 1, memory_order_relaxed);
     tr_reply_code(cx->port->node, cx->port, &req, code);
     return 0;

@@ -21,11 +21,11 @@
 #define TR_SLOT_DEPTH_MASK (TR_SLOT_ALIVE - 1)
 
 typedef struct tr_slot {
-    _Atomic uint64_t word;   // see above
-    _Atomic uint32_t port;   // id of the port that owns the actor
-    _Atomic uint32_t bound;  // mailbox bound, set before the slot goes alive
-    _Atomic(void *) actor;   // the tr_actor; read only by the owning port
-    uint32_t next_free;      // free-list link, under the table's lock
+    _Atomic uint64_t word;  // see above
+    _Atomic uint32_t port;  // id of the port that owns the actor
+    _Atomic uint32_t bound; // mailbox bound, set before the slot goes alive
+    _Atomic(void *) actor;  // the tr_actor; read only by the owning port
+    uint32_t next_free;     // free-list link, under the table's lock
 } tr_slot;
 
 typedef struct tr_slots {

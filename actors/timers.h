@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 typedef struct tr_timer {
-    int64_t when;     // absolute deadline, ms
-    uint64_t seq;     // tie-breaker: equal deadlines fire in start order
-    size_t index;     // position in the heap; SIZE_MAX when not in it
-    int type;         // what to do when it fires (the port decides)
-    void *ptr;        // the owner of the timer (an actor, a request, ...)
+    int64_t when; // absolute deadline, ms
+    uint64_t seq; // tie-breaker: equal deadlines fire in start order
+    size_t index; // position in the heap; SIZE_MAX when not in it
+    int type;     // what to do when it fires (the port decides)
+    void *ptr;    // the owner of the timer (an actor, a request, ...)
 } tr_timer;
 
 typedef struct tr_timers {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "node_internal.h"
 
 static int s_ctx_ok(const troupe_ctx *cx)
@@ -177,7 +178,7 @@ TROUPE_API int troupe_actor_stats_get(troupe_ctx *cx, troupe_actor_stats *st)
     st->received = atomic_load(&a->n_received);
     st->sent = atomic_load(&a->n_sent);
     st->refused = atomic_load(&a->n_refused);
-    st->handler_ns_max = atomic_load(&a->handler_ns_max);
+    st->handler_ns_max = tr_ticks_to_ns(atomic_load(&a->handler_ticks_max));
     st->mailbox_depth =
         tr_slot_depth(tr_slots_get(&cx->port->node->slots, a->addr.slot));
     uint64_t total = 0;
@@ -187,7 +188,7 @@ TROUPE_API int troupe_actor_stats_get(troupe_ctx *cx, troupe_actor_stats *st)
     for (int i = 0; i < 24 && total; i++) {
         seen += a->hist[i];
         if (seen >= want) {
-            st->handler_ns_p99 = (uint64_t)256 << (i + 1);
+            st->handler_ns_p99 = tr_ticks_to_ns((uint64_t)256 << (i + 1));
             if (st->handler_ns_p99 > st->handler_ns_max)
                 st->handler_ns_p99 = st->handler_ns_max;
             break;

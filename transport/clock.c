@@ -3,7 +3,12 @@
 // Monotonic time, transport layer: troupe_now() in milliseconds for deadlines
 // and tr_now_ns() for handler timing. CLOCK_MONOTONIC is system-wide, so
 // deadlines mean the same in every process of one machine.
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include "clock.h"
 #include "troupe/common.h"
@@ -13,6 +18,44 @@ int64_t tr_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t tr_ticks(void)
+{
+#if defined(__x86_64__)
+    return __rdtsc();
+#else
+    return (uint64_t)tr_now_ns();
+#endif
+}
+
+#if defined(__x86_64__)
+// The first reading, taken once; the rate is measured from there on.
+static uint64_t s_base_ticks;
+static int64_t s_base_ns;
+static pthread_once_t s_base_once = PTHREAD_ONCE_INIT;
+
+static void s_take_base(void)
+{
+    s_base_ns = tr_now_ns();
+    s_base_ticks = __rdtsc();
+}
+#endif
+
+uint64_t tr_ticks_to_ns(uint64_t ticks)
+{
+#if defined(__x86_64__)
+    pthread_once(&s_base_once, s_take_base);
+    int64_t ns = tr_now_ns() - s_base_ns;
+    while (ns < 1000000) // too short to calibrate: wait out the first ms
+        ns = tr_now_ns() - s_base_ns;
+    uint64_t dt = __rdtsc() - s_base_ticks;
+    if (dt == 0)
+        return ticks;
+    return (uint64_t)((double)ticks * (double)ns / (double)dt);
+#else
+    return ticks;
+#endif
 }
 
 TROUPE_API int64_t troupe_now(void)
@@ -36,4 +79,7 @@ TROUPE_API bool troupe_addr_eq(troupe_addr a, troupe_addr b)
            a.incarnation == b.incarnation;
 }
 
-TROUPE_API bool troupe_addr_valid(troupe_addr a) { return a.slot != 0; }
+TROUPE_API bool troupe_addr_valid(troupe_addr a)
+{
+    return a.slot != 0;
+}

@@ -99,4 +99,7 @@ int tr_err_from_errno(int e)
     }
 }
 
-int tr_err_zmq(void) { return tr_err_from_errno(zmq_errno()); }
+int tr_err_zmq(void)
+{
+    return tr_err_from_errno(zmq_errno());
+}

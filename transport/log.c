@@ -18,8 +18,7 @@ static void s_stderr_hook(void *arg, troupe_log_level level, const char *line)
     fprintf(stderr, "troupe %s: %s\n", name, line);
 }
 
-void tr_log_init(tr_log *l, troupe_log_fn fn, void *arg,
-                 troupe_log_level level)
+void tr_log_init(tr_log *l, troupe_log_fn fn, void *arg, troupe_log_level level)
 {
     l->fn = fn ? fn : s_stderr_hook;
     l->arg = fn ? arg : NULL;

@@ -73,8 +73,7 @@ int tr_sock_open(tr_ctx *c, int type, void **sock)
     if (zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero) != 0 ||
-        (max > 0 &&
-         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0)) {
+        (max > 0 && zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0)) {
         int rc = tr_err_zmq();
         zmq_close(s);
         return rc;

@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 typedef struct tr_ctx {
-    void *zmq;                   // the zmq context
-    atomic_uint_fast64_t live;   // sockets open now
-    int64_t max_msg_size;        // ZMQ_MAXMSGSIZE for stream sockets
+    void *zmq;                 // the zmq context
+    atomic_uint_fast64_t live; // sockets open now
+    int64_t max_msg_size;      // ZMQ_MAXMSGSIZE for stream sockets
 } tr_ctx;
 
 // Create the zmq context. Returns 0, TROUPE_ENOMEM or TROUPE_ESYS.

@@ -68,11 +68,11 @@ typedef struct troupe_actor_spec {
     // until fini runs).
     size_t state_size;
     void *state;
-    void *arg;                 // passed to init
-    uint32_t mailbox_bound;    // messages; 0: the node's default
+    void *arg;              // passed to init
+    uint32_t mailbox_bound; // messages; 0: the node's default
     troupe_placement placement;
-    int loop;                  // TROUPE_LOOP_AUTO (0 is loop 0: set it!)
-    bool trap_exit;            // linked exits arrive as TROUPE_MSG_EXIT
+    int loop;       // TROUPE_LOOP_AUTO (0 is loop 0: set it!)
+    bool trap_exit; // linked exits arrive as TROUPE_MSG_EXIT
 } troupe_actor_spec;
 
 // A spec with loop = TROUPE_LOOP_AUTO and every other field zero.

@@ -72,7 +72,8 @@ TROUPE_API void troupe_node_opts_init(troupe_node_opts *opts);
 // TROUPE_ESYS (a thread or socket could not be made). On failure nothing is
 // left behind. The caller owns the node: free it with troupe_node_destroy().
 // Thread: any.
-TROUPE_API int troupe_node_new(troupe_node **node, const troupe_node_opts *opts);
+TROUPE_API int troupe_node_new(troupe_node **node,
+                               const troupe_node_opts *opts);
 
 // Stop the node: actors spawned with troupe_node_spawn() stop one by one in
 // reverse spawn order, then every other actor (each loop stops its actors in

@@ -80,8 +80,8 @@ static int prober(troupe_ctx *cx, void *state, const troupe_msg *msg)
     } else if (!strcmp(t, "bad-format")) {
         rc = troupe_tell(cx, to, "x", "{s:", "k");
     } else if (!strcmp(t, "no-callback")) {
-        rc = troupe_request(cx, to, "echo", TROUPE_DEADLINE_DEFAULT, NULL,
-                            NULL, NULL, NULL);
+        rc = troupe_request(cx, to, "echo", TROUPE_DEADLINE_DEFAULT, NULL, NULL,
+                            NULL, NULL);
     } else if (!strcmp(t, "double-reply")) {
         TR_CK_OK(troupe_reply(cx, msg, "i", 0));
         TR_CK_ERR(troupe_reply(cx, msg, "i", 1), TROUPE_EALREADY);
@@ -92,8 +92,8 @@ static int prober(troupe_ctx *cx, void *state, const troupe_msg *msg)
         rc = troupe_tell_raw(cx, to, "x", b, sizeof b);
     } else if (!strcmp(t, "request-to-nobody")) {
         troupe_addr nobody = {0, 777777, 3};
-        rc = troupe_request(cx, nobody, "x", TROUPE_DEADLINE_DEFAULT,
-                            on_reply, NULL, NULL, NULL);
+        rc = troupe_request(cx, nobody, "x", TROUPE_DEADLINE_DEFAULT, on_reply,
+                            NULL, NULL, NULL);
     }
     return troupe_reply(cx, msg, "i", rc);
 }
@@ -182,8 +182,9 @@ START_TEST(client_oversized_call_is_refused_and_counted)
     memset(big, 'b', 8191);
     big[8191] = '\0';
     troupe_msg *r = NULL;
-    TR_CK_ERR(troupe_call(cl, a, "echo", troupe_deadline_in(1000), &r, "s",
-                          big), TROUPE_EMSGSIZE);
+    TR_CK_ERR(
+        troupe_call(cl, a, "echo", troupe_deadline_in(1000), &r, "s", big),
+        TROUPE_EMSGSIZE);
     TR_CK_ERR(troupe_client_tell(cl, a, "echo", "s", big), TROUPE_EMSGSIZE);
     free(big);
     ck_assert_uint_eq(refused(), 2);
@@ -210,4 +211,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

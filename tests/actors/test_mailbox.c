@@ -155,20 +155,19 @@ START_TEST(order_holds_per_sender_across_loops_and_threads)
         ps.state = &pumps[i];
         ps.loop = i < 2 ? i : TROUPE_LOOP_AUTO;
         ps.placement = i == 2 ? TROUPE_ISOLATED : TROUPE_SHARED;
-        TR_CK_OK(troupe_node_spawn(node, &ps, troupe_deadline_in(5000),
-                                   &pa[i]));
+        TR_CK_OK(
+            troupe_node_spawn(node, &ps, troupe_deadline_in(5000), &pa[i]));
     }
     for (int i = 0; i < 3; i++) {
         troupe_msg *r = NULL;
-        TR_CK_OK(troupe_call(cl, pa[i], "go", troupe_deadline_in(5000), &r,
-                             NULL));
+        TR_CK_OK(
+            troupe_call(cl, pa[i], "go", troupe_deadline_in(5000), &r, NULL));
         troupe_msg_destroy(&r);
     }
     for (int64_t i = 0; i < 500; i++)
         TR_CK_OK(troupe_client_tell(cl, to, "n", "[iI]", 3, i));
     troupe_msg *r = NULL;
-    TR_CK_OK(troupe_call(cl, to, "total", troupe_deadline_in(5000), &r,
-                         NULL));
+    TR_CK_OK(troupe_call(cl, to, "total", troupe_deadline_in(5000), &r, NULL));
     int64_t total = 0;
     int bad = -1;
     TR_CK_OK(troupe_msg_read(r, "{s:I s:i}", "total", &total, "bad", &bad));
@@ -209,4 +208,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

@@ -93,10 +93,10 @@ static int watcher_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
         TR_CK_OK(troupe_msg_read(msg, "[uuu]", &who.node, &who.slot,
                                  &who.incarnation));
         troupe_trap_exit(cx, w->trap);
-        int rc = troupe_msg_is(msg, "link")      ? troupe_link(cx, who)
-                 : troupe_msg_is(msg, "monitor") ? troupe_monitor(cx, who,
-                                                                 &w->ref)
-                                                 : troupe_demonitor(cx, w->ref);
+        int rc = troupe_msg_is(msg, "link") ? troupe_link(cx, who)
+                 : troupe_msg_is(msg, "monitor")
+                     ? troupe_monitor(cx, who, &w->ref)
+                     : troupe_demonitor(cx, w->ref);
         return troupe_reply(cx, msg, "i", rc);
     }
     if (troupe_msg_kind_of(msg) == TROUPE_MSG_EXIT ||
@@ -137,8 +137,9 @@ START_TEST(link_propagates_crash_to_untrapped_peer)
     uint64_t ref;
     TR_CK_OK(troupe_client_monitor(cl, wa, &ref));
     troupe_msg *r = NULL;
-    TR_CK_ERR(troupe_call(cl, victim, "crash", troupe_deadline_in(5000), &r,
-                          NULL), TROUPE_EDEAD);
+    TR_CK_ERR(
+        troupe_call(cl, victim, "crash", troupe_deadline_in(5000), &r, NULL),
+        TROUPE_EDEAD);
     troupe_msg *m = expect_kind(TROUPE_MSG_DOWN);
     ck_assert(troupe_addr_eq(troupe_msg_sender(m), wa));
     ck_assert_int_eq(troupe_msg_code(m), TROUPE_EUSER - 1);
@@ -153,8 +154,9 @@ START_TEST(trapping_peer_gets_exit_message_and_lives)
     troupe_addr victim = tr_spawn_echo(node, TROUPE_ISOLATED, NULL);
     order(wa, "link", victim);
     troupe_msg *r = NULL;
-    TR_CK_ERR(troupe_call(cl, victim, "crash", troupe_deadline_in(5000), &r,
-                          NULL), TROUPE_EDEAD);
+    TR_CK_ERR(
+        troupe_call(cl, victim, "crash", troupe_deadline_in(5000), &r, NULL),
+        TROUPE_EDEAD);
     troupe_msg *m = expect_kind(TROUPE_MSG_TELL);
     ck_assert_str_eq(troupe_msg_tag(m), "exit");
     int code = 0;
@@ -227,9 +229,10 @@ START_TEST(unlinked_peer_survives_crash)
     order(wa, "link", victim);
     order(wa, "unlink", victim);
     troupe_msg *r = NULL;
-    TR_CK_ERR(troupe_call(cl, victim, "crash", troupe_deadline_in(5000), &r,
-                          NULL), TROUPE_EDEAD);
-    order(wa, "monitor", victim); // alive: it answers
+    TR_CK_ERR(
+        troupe_call(cl, victim, "crash", troupe_deadline_in(5000), &r, NULL),
+        TROUPE_EDEAD);
+    order(wa, "monitor", victim);                 // alive: it answers
     troupe_msg *m = expect_kind(TROUPE_MSG_TELL); // its down (EDEAD)
     troupe_msg_destroy(&m);
 }
@@ -272,4 +275,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

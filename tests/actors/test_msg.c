@@ -27,8 +27,8 @@ static void teardown(void)
 
 static troupe_msg *tell_self(const char *tag)
 {
-    TR_CK_OK(troupe_client_tell(cl, troupe_client_addr(cl), tag,
-                                "{s:I s:s}", "n", (int64_t)-7, "who", "me"));
+    TR_CK_OK(troupe_client_tell(cl, troupe_client_addr(cl), tag, "{s:I s:s}",
+                                "n", (int64_t)-7, "who", "me"));
     troupe_msg *m = NULL;
     TR_CK_OK(troupe_client_recv(cl, troupe_deadline_in(5000), &m));
     return m;
@@ -85,8 +85,7 @@ START_TEST(vread_reads_like_read)
     troupe_msg *m = tell_self("v");
     int64_t n = 0;
     char who[8];
-    TR_CK_OK(read_via_va_list(m, "{s:I s:S}", "n", &n, "who", who,
-                              sizeof who));
+    TR_CK_OK(read_via_va_list(m, "{s:I s:S}", "n", &n, "who", who, sizeof who));
     ck_assert_int_eq(n, -7);
     ck_assert_str_eq(who, "me");
     unsigned u = 0;
@@ -133,4 +132,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

@@ -87,8 +87,8 @@ static int init_fails(troupe_ctx *cx, void *state, void *arg)
 START_TEST(init_error_is_returned_by_spawn_and_leaves_nothing)
 {
     for (int iso = 0; iso < 2; iso++) {
-        troupe_actor_spec s = tr_echo_spec(iso ? TROUPE_ISOLATED
-                                               : TROUPE_SHARED, NULL);
+        troupe_actor_spec s =
+            tr_echo_spec(iso ? TROUPE_ISOLATED : TROUPE_SHARED, NULL);
         s.init = init_fails;
         s.name = "never";
         troupe_addr a = TROUPE_ADDR_NONE;
@@ -141,8 +141,8 @@ START_TEST(names_register_resolve_and_drop_with_their_actor)
     TR_CK_OK(troupe_whereis(node, "echo", &b));
     ck_assert(troupe_addr_eq(a, b));
     troupe_msg *r = NULL;
-    TR_CK_OK(troupe_call_name(cl, "echo", "echo", troupe_deadline_in(5000),
-                              &r, "{s:I}", "x", (int64_t)1));
+    TR_CK_OK(troupe_call_name(cl, "echo", "echo", troupe_deadline_in(5000), &r,
+                              "{s:I}", "x", (int64_t)1));
     troupe_msg_destroy(&r);
     TR_CK_ERR(troupe_register(node, "echo", a), TROUPE_EEXIST);
     TR_CK_OK(troupe_register(node, "alias", a));
@@ -200,8 +200,8 @@ START_TEST(isolated_actor_blocks_only_itself)
     tr_gate_wait(&entered, 5000, "the isolated handler to block");
     troupe_msg *r = NULL;
     for (int i = 0; i < 10; i++) { // light actors answer meanwhile
-        TR_CK_OK(troupe_call(cl, la, "ping", troupe_deadline_in(5000), &r,
-                             NULL));
+        TR_CK_OK(
+            troupe_call(cl, la, "ping", troupe_deadline_in(5000), &r, NULL));
         troupe_msg_destroy(&r);
     }
     ck_assert(!pthread_equal(iso.thread, light.thread));
@@ -257,19 +257,19 @@ START_TEST(actor_spawns_children_sync_on_its_loop_async_elsewhere)
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &pa));
     troupe_msg *r = NULL;
     int rc = -1;
-    TR_CK_OK(troupe_call(cl, pa, "same-loop", troupe_deadline_in(5000), &r,
-                         NULL));
+    TR_CK_OK(
+        troupe_call(cl, pa, "same-loop", troupe_deadline_in(5000), &r, NULL));
     TR_CK_OK(troupe_msg_read(r, "i", &rc));
     TR_CK_OK(rc);
     troupe_msg_destroy(&r);
     tr_check_echo(cl, p.child, 3);
-    TR_CK_OK(troupe_call(cl, pa, "bad-init-here", troupe_deadline_in(5000),
-                         &r, NULL));
+    TR_CK_OK(troupe_call(cl, pa, "bad-init-here", troupe_deadline_in(5000), &r,
+                         NULL));
     TR_CK_OK(troupe_msg_read(r, "i", &rc));
     ck_assert_int_eq(rc, TROUPE_EUSER - 3);
     troupe_msg_destroy(&r);
-    TR_CK_OK(troupe_call(cl, pa, "bad-init", troupe_deadline_in(5000), &r,
-                         NULL));
+    TR_CK_OK(
+        troupe_call(cl, pa, "bad-init", troupe_deadline_in(5000), &r, NULL));
     troupe_msg_destroy(&r);
     TR_CK_OK(troupe_client_recv(cl, troupe_deadline_in(5000), &r));
     ck_assert_str_eq(troupe_msg_tag(r), "child-down");
@@ -294,8 +294,8 @@ START_TEST(stop_ends_root_actors_newest_first)
 {
     static int ids[4] = {0, 1, 2, 3};
     for (int i = 0; i < 4; i++) {
-        troupe_actor_spec s = tr_echo_spec(i == 2 ? TROUPE_ISOLATED
-                                                  : TROUPE_SHARED, NULL);
+        troupe_actor_spec s =
+            tr_echo_spec(i == 2 ? TROUPE_ISOLATED : TROUPE_SHARED, NULL);
         s.state = &ids[i];
         s.handler = where_handler;
         s.fini = record_fini;
@@ -411,4 +411,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

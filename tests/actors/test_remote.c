@@ -98,15 +98,17 @@ START_TEST(remote_call_ends_with_error_dead_or_enoent)
 {
     troupe_msg *r = NULL;
     TR_CK_ERR(troupe_remote_call(rem, "echo", "fail", troupe_deadline_in(5000),
-                                 &r, NULL), TROUPE_EUSER);
+                                 &r, NULL),
+              TROUPE_EUSER);
     TR_CK_ERR(troupe_remote_call(rem, "nobody", "echo",
                                  troupe_deadline_in(5000), &r, NULL),
               TROUPE_ENOENT);
-    TR_CK_ERR(troupe_remote_call(rem, "echo", "crash",
-                                 troupe_deadline_in(5000), &r, NULL),
+    TR_CK_ERR(troupe_remote_call(rem, "echo", "crash", troupe_deadline_in(5000),
+                                 &r, NULL),
               TROUPE_EDEAD);
     TR_CK_ERR(troupe_remote_call(rem, "echo", "echo", troupe_deadline_in(5000),
-                                 &r, NULL), TROUPE_ENOENT); // name dropped
+                                 &r, NULL),
+              TROUPE_ENOENT); // name dropped
     ck_assert_ptr_null(r);
 }
 END_TEST
@@ -169,8 +171,12 @@ START_TEST(malformed_frames_are_counted_and_node_serves_on)
     send_raw(s, reserved, sizeof reserved, 0);
     send_raw(s, "a", 1, 1); // a two-part message
     send_raw(s, "b", 1, 0);
-    tr_env e = {.kind = TROUPE_MSG_REQUEST, .to_name = "echo",
-                .to_name_len = 4, .corr = 9, .ttl_ms = 5000, .tag = "echo",
+    tr_env e = {.kind = TROUPE_MSG_REQUEST,
+                .to_name = "echo",
+                .to_name_len = 4,
+                .corr = 9,
+                .ttl_ms = 5000,
+                .tag = "echo",
                 .tag_len = 4};
     tr_buf f = {0};
     TR_CK_OK(tr_wire_encode(&e, &f));
@@ -194,7 +200,8 @@ START_TEST(malformed_frames_are_counted_and_node_serves_on)
     zmq_ctx_term(ctx);
     troupe_msg *r = NULL;
     TR_CK_ERR(troupe_remote_call(rem, "echo", "fail", troupe_deadline_in(5000),
-                                 &r, NULL), TROUPE_EUSER);
+                                 &r, NULL),
+              TROUPE_EUSER);
 }
 END_TEST
 
@@ -236,4 +243,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

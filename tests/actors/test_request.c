@@ -69,8 +69,9 @@ START_TEST(crash_while_handling_gives_edead_and_ends_actor)
     ck_assert_int_eq(troupe_msg_code(down), TROUPE_EUSER - 1);
     ck_assert_uint_eq(troupe_msg_ref(down), ref);
     troupe_msg_destroy(&down);
-    TR_CK_ERR(troupe_call(cl, a, "echo", troupe_deadline_in(5000), &r,
-                          "{s:I}", "x", (int64_t)1), TROUPE_EDEAD);
+    TR_CK_ERR(troupe_call(cl, a, "echo", troupe_deadline_in(5000), &r, "{s:I}",
+                          "x", (int64_t)1),
+              TROUPE_EDEAD);
 }
 END_TEST
 
@@ -78,8 +79,9 @@ START_TEST(call_to_never_used_slot_is_enoent)
 {
     troupe_addr nobody = {0, 999999, 1};
     troupe_msg *r = NULL;
-    TR_CK_ERR(troupe_call(cl, nobody, "echo", troupe_deadline_in(1000), &r,
-                          NULL), TROUPE_ENOENT);
+    TR_CK_ERR(
+        troupe_call(cl, nobody, "echo", troupe_deadline_in(1000), &r, NULL),
+        TROUPE_ENOENT);
     TR_CK_ERR(troupe_call_name(cl, "no-such-name", "echo",
                                troupe_deadline_in(1000), &r, NULL),
               TROUPE_ENOENT);
@@ -173,20 +175,19 @@ static void check_proxy(int backend_loop, troupe_placement backend_where)
     troupe_actor_spec e = tr_echo_spec(backend_where, NULL);
     e.loop = backend_where == TROUPE_SHARED ? backend_loop : TROUPE_LOOP_AUTO;
     proxy p = {.n = 0};
-    TR_CK_OK(troupe_node_spawn(node, &e, troupe_deadline_in(5000),
-                               &p.backend));
+    TR_CK_OK(troupe_node_spawn(node, &e, troupe_deadline_in(5000), &p.backend));
     troupe_addr px = spawn_proxy(&p, 0, TROUPE_SHARED);
     troupe_msg *r = NULL;
-    TR_CK_OK(troupe_call(cl, px, "echo", troupe_deadline_in(5000), &r,
-                         "{s:I}", "x", (int64_t)4));
+    TR_CK_OK(troupe_call(cl, px, "echo", troupe_deadline_in(5000), &r, "{s:I}",
+                         "x", (int64_t)4));
     int64_t y;
     TR_CK_OK(troupe_msg_read(r, "{s:I}", "x", &y));
     ck_assert_int_eq(y, 50);
     troupe_msg_destroy(&r);
     TR_CK_ERR(troupe_call(cl, px, "fail", troupe_deadline_in(5000), &r, NULL),
               TROUPE_EUSER);
-    TR_CK_ERR(troupe_call(cl, px, "crash", troupe_deadline_in(5000), &r,
-                          NULL), TROUPE_EDEAD);
+    TR_CK_ERR(troupe_call(cl, px, "crash", troupe_deadline_in(5000), &r, NULL),
+              TROUPE_EDEAD);
 }
 
 START_TEST(deferred_reply_through_actor_on_same_loop)
@@ -212,10 +213,12 @@ START_TEST(request_to_dead_backend_is_edead_through_proxy)
     proxy p = {.backend = tr_spawn_echo(node, TROUPE_SHARED, NULL)};
     troupe_addr px = spawn_proxy(&p, 1, TROUPE_SHARED);
     troupe_msg *r = NULL;
-    TR_CK_ERR(troupe_call(cl, p.backend, "crash", troupe_deadline_in(5000),
-                          &r, NULL), TROUPE_EDEAD);
-    TR_CK_ERR(troupe_call(cl, px, "echo", troupe_deadline_in(5000), &r,
-                          "{s:I}", "x", (int64_t)1), TROUPE_EDEAD);
+    TR_CK_ERR(
+        troupe_call(cl, p.backend, "crash", troupe_deadline_in(5000), &r, NULL),
+        TROUPE_EDEAD);
+    TR_CK_ERR(troupe_call(cl, px, "echo", troupe_deadline_in(5000), &r, "{s:I}",
+                          "x", (int64_t)1),
+              TROUPE_EDEAD);
 }
 END_TEST
 
@@ -235,13 +238,14 @@ START_TEST(deadline_travels_through_three_hops)
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = deadline_probe;
     proxy p1 = {0}, p2 = {0};
-    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000),
-                               &p2.backend));
+    TR_CK_OK(
+        troupe_node_spawn(node, &s, troupe_deadline_in(5000), &p2.backend));
     p1.backend = spawn_proxy(&p2, 1, TROUPE_SHARED);
     troupe_addr front = spawn_proxy(&p1, 0, TROUPE_SHARED);
     int64_t deadline = troupe_deadline_in(4000);
     troupe_msg *r = NULL;
-    TR_CK_OK(troupe_call(cl, front, "echo", deadline, &r, "{s:I}", "x", (int64_t)1));
+    TR_CK_OK(
+        troupe_call(cl, front, "echo", deadline, &r, "{s:I}", "x", (int64_t)1));
     troupe_msg_destroy(&r);
     ck_assert_int_eq(seen_deadline, deadline);
 }
@@ -250,9 +254,9 @@ END_TEST
 // ---- cancel and names ----
 
 typedef struct asker {
-    troupe_addr slow;  // an actor that will not answer in time
-    int status;        // what the callback saw
-    int calls;         // how many times it ran
+    troupe_addr slow; // an actor that will not answer in time
+    int status;       // what the callback saw
+    int calls;        // how many times it ran
 } asker;
 
 static int asker_cb(troupe_ctx *cx, void *state, int status,
@@ -284,7 +288,8 @@ static int asker_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
         TR_CK_ERR(troupe_tell_name(cx, "no-such", "x", NULL), TROUPE_ENOENT);
         TR_CK_ERR(troupe_request_name(cx, "no-such", "x",
                                       TROUPE_DEADLINE_DEFAULT, asker_cb, NULL,
-                                      NULL, NULL), TROUPE_ENOENT);
+                                      NULL, NULL),
+                  TROUPE_ENOENT);
         troupe_deferred *d;
         TR_CK_OK(troupe_defer(cx, msg, &d));
         return troupe_request_name(cx, "named-echo", "echo",
@@ -309,8 +314,7 @@ START_TEST(canceled_request_ends_once_with_ecanceled)
     troupe_addr aa;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &aa));
     troupe_msg *r = NULL;
-    TR_CK_OK(troupe_call(cl, aa, "cancel", troupe_deadline_in(5000), &r,
-                         NULL));
+    TR_CK_OK(troupe_call(cl, aa, "cancel", troupe_deadline_in(5000), &r, NULL));
     int status = 0, calls = 0;
     TR_CK_OK(troupe_msg_read(r, "[ii]", &status, &calls));
     troupe_msg_destroy(&r);
@@ -339,8 +343,8 @@ START_TEST(tell_and_request_by_name_from_an_actor)
     troupe_addr aa;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &aa));
     troupe_msg *r = NULL;
-    TR_CK_OK(troupe_call(cl, aa, "by-name", troupe_deadline_in(5000), &r,
-                         NULL));
+    TR_CK_OK(
+        troupe_call(cl, aa, "by-name", troupe_deadline_in(5000), &r, NULL));
     int64_t y = 0;
     TR_CK_OK(troupe_msg_read(r, "{s:I}", "x", &y));
     ck_assert_int_eq(y, 30); // (2 + 1) * 10 through proxy_on_reply
@@ -378,4 +382,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

@@ -161,4 +161,7 @@ Suite *make_suite(void)
     return s;
 }
 
-int main(void) { return tr_run_suite(make_suite()); }
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}

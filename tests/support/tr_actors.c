@@ -8,9 +8,18 @@
 
 #include "tr_check.h"
 
-void tr_gate_init(tr_gate *g) { sem_init(&g->sem, 0, 0); }
-void tr_gate_fini(tr_gate *g) { sem_destroy(&g->sem); }
-void tr_gate_open(tr_gate *g) { sem_post(&g->sem); }
+void tr_gate_init(tr_gate *g)
+{
+    sem_init(&g->sem, 0, 0);
+}
+void tr_gate_fini(tr_gate *g)
+{
+    sem_destroy(&g->sem);
+}
+void tr_gate_open(tr_gate *g)
+{
+    sem_post(&g->sem);
+}
 
 void tr_gate_wait(tr_gate *g, int ms, const char *what)
 {
@@ -78,8 +87,8 @@ troupe_addr tr_spawn_echo(troupe_node *node, troupe_placement where,
 void tr_check_echo(troupe_client *c, troupe_addr to, int64_t x)
 {
     troupe_msg *r = NULL;
-    TR_CK_OK(troupe_call(c, to, "echo", troupe_deadline_in(5000), &r,
-                         "{s:I}", "x", x));
+    TR_CK_OK(troupe_call(c, to, "echo", troupe_deadline_in(5000), &r, "{s:I}",
+                         "x", x));
     int64_t y = 0;
     TR_CK_OK(troupe_msg_read(r, "{s:I}", "x", &y));
     ck_assert_int_eq(y, x + 1);

@@ -22,9 +22,9 @@ void tr_gate_open(tr_gate *g);
 void tr_gate_wait(tr_gate *g, int ms, const char *what);
 
 // Echo: "echo" {s:x} replies {s:x} with x+1; "fail" replies error
-// TROUPE_EUSER; "notify" tells the sender "noted"; "silent" returns without replying; "crash" returns
-// TROUPE_EUSER-1 (a crash); "block" opens state->entered then waits on
-// state->release (if state is a tr_echo_state).
+// TROUPE_EUSER; "notify" tells the sender "noted"; "silent" returns without
+// replying; "crash" returns TROUPE_EUSER-1 (a crash); "block" opens
+// state->entered then waits on state->release (if state is a tr_echo_state).
 typedef struct tr_echo_state {
     tr_gate *entered; // opened when a "block" message starts
     tr_gate *release; // waited for by a "block" message

@@ -54,8 +54,7 @@ void tr_node_destroy_clean(troupe_node **node)
     ck_assert_uint_eq(st.live_clients, 0);
     ck_assert_msg(st.sent == st.delivered + st.dead_lettered + st.refused,
                   "sent %llu != delivered %llu + dead %llu + refused %llu",
-                  (unsigned long long)st.sent,
-                  (unsigned long long)st.delivered,
+                  (unsigned long long)st.sent, (unsigned long long)st.delivered,
                   (unsigned long long)st.dead_lettered,
                   (unsigned long long)st.refused);
     TR_CK_OK(troupe_node_destroy(node));

@@ -12,21 +12,19 @@
 #include "troupe/troupe.h"
 
 // Assert that expr returns 0; on failure name the error.
-#define TR_CK_OK(expr)                                                     \
-    do {                                                                   \
-        int tr_ck_rc_ = (expr);                                            \
-        ck_assert_msg(tr_ck_rc_ == 0, "%s returned %s (%s)", #expr,        \
-                      troupe_errname(tr_ck_rc_),                           \
-                      troupe_strerror(tr_ck_rc_));                         \
+#define TR_CK_OK(expr)                                                         \
+    do {                                                                       \
+        int tr_ck_rc_ = (expr);                                                \
+        ck_assert_msg(tr_ck_rc_ == 0, "%s returned %s (%s)", #expr,            \
+                      troupe_errname(tr_ck_rc_), troupe_strerror(tr_ck_rc_));  \
     } while (0)
 
 // Assert that expr returns the code want.
-#define TR_CK_ERR(expr, want)                                              \
-    do {                                                                   \
-        int tr_ck_rc_ = (expr);                                            \
-        ck_assert_msg(tr_ck_rc_ == (want), "%s returned %s, wanted %s",    \
-                      #expr, troupe_errname(tr_ck_rc_),                    \
-                      troupe_errname(want));                               \
+#define TR_CK_ERR(expr, want)                                                  \
+    do {                                                                       \
+        int tr_ck_rc_ = (expr);                                                \
+        ck_assert_msg(tr_ck_rc_ == (want), "%s returned %s, wanted %s", #expr, \
+                      troupe_errname(tr_ck_rc_), troupe_errname(want));        \
     } while (0)
 
 // Per-test timeout in seconds for a TCase, scaled by CK_TIMEOUT_MULTIPLIER
