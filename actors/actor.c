@@ -220,8 +220,12 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     if (reason != 0 && reason != TROUPE_ESHUTDOWN &&
         !(a->flags & TR_ACT_CLIENT)) {
         TR_BUMP(p->ctr.crashed);
-        tr_logf(&n->log, TROUPE_LOG_INFO, "actor %u.%u ended: %s", a->addr.slot,
-                a->addr.incarnation, troupe_errname(reason));
+        tr_logf(&n->log, TROUPE_LOG_WARN, "actor %u.%u%s%s ended: %s (%d)",
+                a->addr.slot, a->addr.incarnation, a->name ? " " : "",
+                a->name ? a->name : "",
+                reason <= TROUPE_EUSER ? "application error"
+                                       : troupe_errname(reason),
+                reason);
     }
     a->flags |= TR_ACT_EXITING | TR_ACT_SLOT_DEAD;
     if (a->name) {

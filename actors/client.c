@@ -85,10 +85,8 @@ static int s_vtell(troupe_client *c, troupe_addr to, const char *tag,
     troupe_msg *m;
     int rc = tr_msg_pack(TROUPE_MSG_TELL, tag, &c->node->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE) {
-            TR_BUMP(c->port->ctr.sent);
-            TR_BUMP(c->port->ctr.refused);
-        }
+        if (rc == TROUPE_EMSGSIZE)
+            tr_offer_failed(c->port, tag, to, rc);
         return rc;
     }
     return s_send(c, m, to);
@@ -191,10 +189,8 @@ static int s_vcall(troupe_client *c, troupe_addr to, const char *tag,
     int rc =
         tr_msg_pack(TROUPE_MSG_REQUEST, tag, &c->node->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE) {
-            TR_BUMP(c->port->ctr.sent);
-            TR_BUMP(c->port->ctr.refused);
-        }
+        if (rc == TROUPE_EMSGSIZE)
+            tr_offer_failed(c->port, tag, to, rc);
         return rc;
     }
     uint64_t corr = ++c->port->next_corr;

@@ -64,8 +64,12 @@ void tr_dead_letter(tr_port *p, troupe_msg *m)
     default:
         break;
     }
-    if (s_is_counted_kind(m->kind))
+    if (s_is_counted_kind(m->kind)) {
         TR_BUMP(p->ctr.dead);
+        tr_logf(&n->log, TROUPE_LOG_DEBUG,
+                "message \"%s\" (kind %d) to %u.%u.%u dead-lettered", m->data,
+                m->kind, m->to.node, m->to.slot, m->to.incarnation);
+    }
     tr_msg_free(m);
 }
 

@@ -117,8 +117,7 @@ static void s_frame(tr_port *p, gw_state *gw, const unsigned char *id,
     }
     if (env.kind == TROUPE_MSG_TELL) {
         if (rc) { // offered, and dead on arrival
-            TR_BUMP(p->ctr.sent);
-            TR_BUMP(p->ctr.dead);
+            tr_offer_failed(p, "", to, rc);
             return;
         }
         m->to = to;
@@ -144,10 +143,8 @@ static void s_frame(tr_port *p, gw_state *gw, const unsigned char *id,
     tr_msg_free(m);
     if (rc) {
         free(call);
-        if (rc == TROUPE_ENOENT) { // unknown name: offered, dead-lettered
-            TR_BUMP(p->ctr.sent);
-            TR_BUMP(p->ctr.dead);
-        }
+        if (rc == TROUPE_ENOENT) // unknown name: offered, dead-lettered
+            tr_offer_failed(p, "", to, rc);
         s_answer(gw, &c, rc, NULL, gw->self->addr);
     }
 }

@@ -293,6 +293,11 @@ void tr_port_stop_actors(tr_port *p, int reason);
 // Send m (to, from, kind set; owned). Counts it. Returns 0 or a code; m is
 // consumed either way. p: the sending port (NULL on a foreign thread).
 int tr_route(troupe_node *n, tr_port *p, troupe_msg *m);
+// A message that was offered and never left its sender (refused: rc is
+// TROUPE_EFULL, TROUPE_EMSGSIZE, TROUPE_EBADMSG, ...; or dead: TROUPE_EDEAD,
+// TROUPE_ENOENT): count it as sent and as refused or dead-lettered, and log
+// it at debug level. Nothing is refused silently.
+void tr_offer_failed(tr_port *p, const char *tag, troupe_addr to, int rc);
 // A system message from a thread that may be foreign.
 int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
                    void *ptr);

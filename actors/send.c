@@ -30,6 +30,30 @@ static void s_count(tr_port *p, _Atomic uint64_t *field)
         atomic_fetch_add(field, 1); // a foreign thread: shared counters
 }
 
+static int s_is_dead_code(int rc)
+{
+    return rc == TROUPE_EDEAD || rc == TROUPE_ENOENT || rc == TROUPE_ESHUTDOWN;
+}
+
+static void s_log_failed(troupe_node *n, const char *tag, troupe_addr to,
+                         int rc)
+{
+    tr_logf(&n->log, TROUPE_LOG_DEBUG, "message \"%s\" to %u.%u.%u %s: %s", tag,
+            to.node, to.slot, to.incarnation,
+            s_is_dead_code(rc) ? "dead-lettered" : "refused",
+            troupe_errname(rc));
+}
+
+void tr_offer_failed(tr_port *p, const char *tag, troupe_addr to, int rc)
+{
+    TR_BUMP(p->ctr.sent);
+    if (s_is_dead_code(rc))
+        TR_BUMP(p->ctr.dead);
+    else
+        TR_BUMP(p->ctr.refused);
+    s_log_failed(p->node, tag ? tag : "", to, rc);
+}
+
 int tr_route(troupe_node *n, tr_port *p, troupe_msg *m)
 {
     tr_counters *c = s_counters(n, p);
@@ -64,11 +88,10 @@ int tr_route(troupe_node *n, tr_port *p, troupe_msg *m)
         tr_dead_letter(p, m);
         return rc;
     }
-    if (counted)
-        s_count(p, rc == TROUPE_EFULL || rc == TROUPE_EMSGSIZE ||
-                           rc == TROUPE_ENOMEM
-                       ? &c->refused
-                       : &c->dead);
+    if (counted) {
+        s_count(p, s_is_dead_code(rc) ? &c->dead : &c->refused);
+        s_log_failed(n, m->data, m->to, rc);
+    }
     if (m->kind == TROUPE_MSG_REPLY || m->kind == TROUPE_MSG_ERROR)
         s_count(p, &c->late);
     if (m->kind == TROUPE_MSG_SYSTEM && m->ptr && m->code != TR_SYS_ADOPT) {
@@ -153,10 +176,9 @@ static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to)
     m->from = cx->actor->addr;
     atomic_fetch_add_explicit(&cx->actor->n_sent, 1, memory_order_relaxed);
     int rc = tr_route(cx->port->node, cx->port, m);
-    if (rc == TROUPE_EFULL)
-        tr_logf(&cx->port->node->log, TROUPE_LOG_DEBUG,
-                "mailbox of %u.%u full: message refused", to.slot,
-                to.incarnation);
+    if (rc == TROUPE_EFULL || rc == TROUPE_EMSGSIZE)
+        atomic_fetch_add_explicit(&cx->actor->n_refused, 1,
+                                  memory_order_relaxed);
     return rc;
 }
 
@@ -170,10 +192,8 @@ static int s_vtell(troupe_ctx *cx, troupe_addr to, const char *tag,
     rc =
         tr_msg_pack(TROUPE_MSG_TELL, tag, &cx->port->node->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE) { // counted as offered and refused
-            TR_BUMP(cx->port->ctr.sent);
-            TR_BUMP(cx->port->ctr.refused);
-        }
+        if (rc == TROUPE_EMSGSIZE) // offered, and refused
+            tr_offer_failed(cx->port, tag, to, rc);
         return rc;
     }
     return s_send_new(cx, m, to);
@@ -220,8 +240,7 @@ TROUPE_API int troupe_tell_raw(troupe_ctx *cx, troupe_addr to, const char *tag,
              ? TROUPE_EMSGSIZE
              : tr_mp_validate_exact(body, len, &n->limits);
     if (rc) {
-        TR_BUMP(cx->port->ctr.sent);
-        TR_BUMP(cx->port->ctr.refused);
+        tr_offer_failed(cx->port, tag, to, rc);
         return rc;
     }
     troupe_msg *m = tr_msg_new(TROUPE_MSG_TELL, tag, tag_len, body, len);
@@ -250,10 +269,8 @@ static int s_vrequest(troupe_ctx *cx, troupe_addr to, const char *tag,
     troupe_msg *m;
     rc = tr_msg_pack(TROUPE_MSG_REQUEST, tag, &n->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE) {
-            TR_BUMP(p->ctr.sent);
-            TR_BUMP(p->ctr.refused);
-        }
+        if (rc == TROUPE_EMSGSIZE)
+            tr_offer_failed(p, tag, to, rc);
         return rc;
     }
     return tr_request_msg(cx, to, m, deadline, cb, arg, corr);

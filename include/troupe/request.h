@@ -66,7 +66,10 @@ typedef struct troupe_deferred troupe_deferred;
 TROUPE_API int troupe_defer(troupe_ctx *cx, const troupe_msg *req,
                             troupe_deferred **d);
 // Give a deferred reply and free the handle (*d set to NULL), from any
-// callback of the same actor. Returns 0 or TROUPE_EINVAL.
+// callback of the same actor. Returns 0; TROUPE_EINVAL (d is not this
+// actor's, handle untouched); or the packer's code (TROUPE_EMSGSIZE,
+// TROUPE_EINVAL for a bad format...), in which case the requester was
+// answered with that code as an error and the handle was freed all the same.
 TROUPE_API int troupe_deferred_reply(troupe_ctx *cx, troupe_deferred **d,
                                      const char *fmt, ...);
 TROUPE_API int troupe_deferred_error(troupe_ctx *cx, troupe_deferred **d,

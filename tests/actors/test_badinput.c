@@ -13,12 +13,23 @@
 static troupe_node *node;
 static troupe_client *cl;
 
+static int refusals_logged;
+
+static void count_refusals(void *arg, troupe_log_level level, const char *line)
+{
+    (void)arg;
+    if (level == TROUPE_LOG_DEBUG && strstr(line, "refused"))
+        __atomic_fetch_add(&refusals_logged, 1, __ATOMIC_RELAXED);
+}
+
 static void setup(void)
 {
     troupe_node_opts o;
     troupe_node_opts_init(&o);
     o.loops = 1;
     o.max_msg_size = 4096;
+    o.log = count_refusals;
+    o.log_level = TROUPE_LOG_DEBUG;
     node = tr_node_new_opts(&o);
     TR_CK_OK(troupe_client_new(node, &cl));
 }
@@ -127,6 +138,7 @@ START_TEST(map_claiming_4g_entries_is_elimit)
 {
     TR_CK_ERR(probe("map32-4G"), TROUPE_ELIMIT);
     ck_assert_uint_eq(refused(), 1);
+    ck_assert_int_eq(__atomic_load_n(&refusals_logged, __ATOMIC_RELAXED), 1);
 }
 END_TEST
 
@@ -150,6 +162,7 @@ START_TEST(oversized_body_is_emsgsize)
 {
     TR_CK_ERR(probe("oversized"), TROUPE_EMSGSIZE);
     ck_assert_uint_eq(refused(), 1);
+    ck_assert_int_eq(__atomic_load_n(&refusals_logged, __ATOMIC_RELAXED), 1);
 }
 END_TEST
 
