@@ -327,7 +327,7 @@ static int s_check_spec(troupe_node *n, const troupe_actor_spec *spec)
     if (spec->placement != TROUPE_SHARED && spec->placement != TROUPE_ISOLATED)
         return TROUPE_EINVAL;
     if (spec->loop != TROUPE_LOOP_AUTO &&
-        (spec->loop < 0 || (unsigned)spec->loop >= n->n_loops))
+        (spec->loop < 0 || (unsigned)spec->loop > n->n_loops))
         return TROUPE_EINVAL;
     if (atomic_load(&n->stopping))
         return TROUPE_ESHUTDOWN;
@@ -339,7 +339,7 @@ static tr_port *s_pick_loop(troupe_node *n, const troupe_actor_spec *spec,
 {
     unsigned i;
     if (spec->loop != TROUPE_LOOP_AUTO)
-        i = (unsigned)spec->loop;
+        i = (unsigned)spec->loop - 1; // TROUPE_LOOP(i) is i + 1
     else if (here && here->kind == TR_PORT_LOOP)
         return here;
     else

@@ -692,7 +692,7 @@ static int s_spawn_tree(troupe_node *node, kv_tree *t)
         s.init = shard_init;
         s.fini = shard_fini;
         s.state_size = sizeof(shard);
-        s.loop = i % (int)troupe_node_loops(node);
+        s.loop = TROUPE_LOOP(i % (int)troupe_node_loops(node));
         rc = troupe_node_spawn(node, &s, deadline, &t->shards[i]);
     }
     if (rc == 0) {

@@ -620,13 +620,13 @@ static void s_section_offload(void)
     static prober p; // large (3 KiB): kept off the stack
     memset(&p, 0, sizeof p);
     troupe_actor_spec s = s_spec(ping_handler, NULL);
-    s.loop = 0;
+    s.loop = TROUPE_LOOP(0);
     troupe_addr job_iso, job_shared, pa;
     if (!s_ok(troupe_node_spawn(node, &s, troupe_deadline_in(1000), &p.target),
               "spawn ping"))
         goto out;
     s = s_spec(prober_handler, &p);
-    s.loop = 1;
+    s.loop = TROUPE_LOOP(1);
     if (!s_ok(troupe_node_spawn(node, &s, troupe_deadline_in(1000), &pa),
               "spawn prober"))
         goto out;
@@ -636,7 +636,7 @@ static void s_section_offload(void)
               "spawn isolated cruncher"))
         goto out;
     s.placement = TROUPE_SHARED;
-    s.loop = 0; // the ping actor's loop
+    s.loop = TROUPE_LOOP(0); // the ping actor's loop
     if (!s_ok(
             troupe_node_spawn(node, &s, troupe_deadline_in(1000), &job_shared),
             "spawn shared cruncher"))

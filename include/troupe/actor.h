@@ -54,7 +54,11 @@ typedef enum troupe_placement {
 } troupe_placement;
 
 // Loop choice for shared actors.
-#define TROUPE_LOOP_AUTO (-1) // spawner's loop from an actor, else round-robin
+// Loop choice for shared actors, in troupe_actor_spec.loop. Zero (what a
+// zero-initialised spec has) is automatic: the spawner's loop when an actor
+// spawns, else round-robin. TROUPE_LOOP(i) pins to loop i (0-based).
+#define TROUPE_LOOP_AUTO 0
+#define TROUPE_LOOP(i) ((i) + 1)
 
 // What to spawn. Zero-initialise and set what you need; zero is the default.
 typedef struct troupe_actor_spec {
@@ -71,11 +75,12 @@ typedef struct troupe_actor_spec {
     void *arg;              // passed to init
     uint32_t mailbox_bound; // messages; 0: the node's default
     troupe_placement placement;
-    int loop;       // TROUPE_LOOP_AUTO (0 is loop 0: set it!)
+    int loop;       // TROUPE_LOOP_AUTO (0) or TROUPE_LOOP(i)
     bool trap_exit; // linked exits arrive as TROUPE_MSG_EXIT
 } troupe_actor_spec;
 
-// A spec with loop = TROUPE_LOOP_AUTO and every other field zero.
+// A spec with every field zero (so loop is TROUPE_LOOP_AUTO); kept for
+// code that prefers a constructor to a designated initialiser.
 TROUPE_API troupe_actor_spec troupe_actor_spec_default(void);
 
 // Spawn from inside an actor. A shared actor spawned on the caller's own loop

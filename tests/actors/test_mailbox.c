@@ -144,7 +144,7 @@ START_TEST(order_holds_per_sender_across_loops_and_threads)
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = sink_handler;
     s.state = &sk;
-    s.loop = 0;
+    s.loop = TROUPE_LOOP(0);
     troupe_addr to;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &to));
     pump pumps[3] = {{to, 0, 2000}, {to, 1, 2000}, {to, 2, 2000}};
@@ -153,7 +153,7 @@ START_TEST(order_holds_per_sender_across_loops_and_threads)
         troupe_actor_spec ps = troupe_actor_spec_default();
         ps.handler = pump_handler;
         ps.state = &pumps[i];
-        ps.loop = i < 2 ? i : TROUPE_LOOP_AUTO;
+        ps.loop = i < 2 ? TROUPE_LOOP(i) : TROUPE_LOOP_AUTO;
         ps.placement = i == 2 ? TROUPE_ISOLATED : TROUPE_SHARED;
         TR_CK_OK(
             troupe_node_spawn(node, &ps, troupe_deadline_in(5000), &pa[i]));

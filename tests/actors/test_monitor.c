@@ -111,7 +111,7 @@ static troupe_addr spawn_watcher(watcher *w, int loop)
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = watcher_handler;
     s.state = w;
-    s.loop = loop;
+    s.loop = TROUPE_LOOP(loop);
     troupe_addr a;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &a));
     return a;

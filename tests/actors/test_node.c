@@ -64,7 +64,7 @@ START_TEST(bad_specs_are_einval)
     TR_CK_ERR(troupe_node_spawn(node, &s, troupe_deadline_in(1000), &a),
               TROUPE_EINVAL);
     s.handler = tr_echo_handler;
-    s.loop = 7;
+    s.loop = TROUPE_LOOP(7);
     TR_CK_ERR(troupe_node_spawn(node, &s, troupe_deadline_in(1000), &a),
               TROUPE_EINVAL);
     s.loop = TROUPE_LOOP_AUTO;
@@ -234,7 +234,8 @@ static int parent_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
     }
     if (troupe_msg_is(msg, "bad-init")) {
         s.init = init_fails;
-        s.loop = 1; // another loop: asynchronous, the monitor reports it
+        s.loop = TROUPE_LOOP(
+            1); // another loop: asynchronous, the monitor reports it
         int rc = troupe_spawn_monitor(cx, &s, &p->child, &p->ref);
         return troupe_reply(cx, msg, "i", rc);
     }
@@ -252,7 +253,7 @@ START_TEST(actor_spawns_children_sync_on_its_loop_async_elsewhere)
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = parent_handler;
     s.state = &p;
-    s.loop = 0;
+    s.loop = TROUPE_LOOP(0);
     troupe_addr pa;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &pa));
     troupe_msg *r = NULL;

@@ -163,7 +163,7 @@ static troupe_addr spawn_proxy(proxy *p, int loop, troupe_placement where)
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = proxy_handler;
     s.state = p;
-    s.loop = loop;
+    s.loop = TROUPE_LOOP(loop);
     s.placement = where;
     troupe_addr a;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &a));
@@ -173,7 +173,8 @@ static troupe_addr spawn_proxy(proxy *p, int loop, troupe_placement where)
 static void check_proxy(int backend_loop, troupe_placement backend_where)
 {
     troupe_actor_spec e = tr_echo_spec(backend_where, NULL);
-    e.loop = backend_where == TROUPE_SHARED ? backend_loop : TROUPE_LOOP_AUTO;
+    e.loop = backend_where == TROUPE_SHARED ? TROUPE_LOOP(backend_loop)
+                                            : TROUPE_LOOP_AUTO;
     proxy p = {.n = 0};
     TR_CK_OK(troupe_node_spawn(node, &e, troupe_deadline_in(5000), &p.backend));
     troupe_addr px = spawn_proxy(&p, 0, TROUPE_SHARED);
@@ -332,14 +333,14 @@ START_TEST(tell_and_request_by_name_from_an_actor)
 {
     troupe_actor_spec e = tr_echo_spec(TROUPE_SHARED, NULL);
     e.name = "named-echo";
-    e.loop = 1;
+    e.loop = TROUPE_LOOP(1);
     troupe_addr ea;
     TR_CK_OK(troupe_node_spawn(node, &e, troupe_deadline_in(5000), &ea));
     asker a = {0};
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = asker_handler;
     s.state = &a;
-    s.loop = 0;
+    s.loop = TROUPE_LOOP(0);
     troupe_addr aa;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &aa));
     troupe_msg *r = NULL;
