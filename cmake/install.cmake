@@ -20,6 +20,10 @@ install(FILES ${PROJECT_BINARY_DIR}/troupe-config.cmake
   ${PROJECT_BINARY_DIR}/troupe-config-version.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/troupe)
 
+# troupe.pc derives its prefix from where it is installed (${pcfiledir}),
+# so a staged or moved install works as well as one at CMAKE_INSTALL_PREFIX.
+file(RELATIVE_PATH TROUPE_PC_TO_PREFIX
+  ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(${PROJECT_SOURCE_DIR}/cmake/troupe.pc.in
   ${PROJECT_BINARY_DIR}/troupe.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/troupe.pc

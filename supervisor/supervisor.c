@@ -8,4 +8,7 @@
 
 // Keeps the translation unit non-empty; not exported.
 int tr_supervisor_layer_present(void);
-int tr_supervisor_layer_present(void) { return 1; }
+int tr_supervisor_layer_present(void)
+{
+    return 1;
+}

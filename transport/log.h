@@ -8,9 +8,9 @@
 #include "troupe/node.h"
 
 typedef struct tr_log {
-    troupe_log_fn fn;        // never NULL once set up
-    void *arg;               // passed to fn
-    troupe_log_level level;  // lines less severe than this are not formatted
+    troupe_log_fn fn;       // never NULL once set up
+    void *arg;              // passed to fn
+    troupe_log_level level; // lines less severe than this are not formatted
 } tr_log;
 
 // Set up *l from the options (a NULL fn picks the stderr hook).

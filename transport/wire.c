@@ -150,8 +150,7 @@ static int s_read(const void *p, size_t n, const char *fmt, ...)
     return rc == TROUPE_ETYPE ? TROUPE_EBADMSG : rc;
 }
 
-static int s_read_addr(const void *p, size_t n, troupe_addr *a,
-                       bool allow_none)
+static int s_read_addr(const void *p, size_t n, troupe_addr *a, bool allow_none)
 {
     uint64_t node, slot, incarnation;
     int rc = s_read(p, n, "[U U U]", &node, &slot, &incarnation);
@@ -237,10 +236,12 @@ int tr_wire_decode(const uint8_t *frame, size_t n, const tr_limits *l,
         code < INT32_MIN || code > INT32_MAX || e.tag == NULL ||
         e.tag_len > l->max_tag_len)
         return TROUPE_EBADMSG;
-    if ((rc = s_read_to(to, to_len, l, &e,
-                         kind == TROUPE_MSG_REPLY ||
-                             kind == TROUPE_MSG_ERROR)) < 0 ||
-        (rc = s_read_addr(from, from_len, &e.from, true)) < 0)
+    // Answers may go back to an anonymous sender ([0, 0, 0]).
+    bool answer = kind == TROUPE_MSG_REPLY || kind == TROUPE_MSG_ERROR;
+    rc = s_read_to(to, to_len, l, &e, answer);
+    if (rc == 0)
+        rc = s_read_addr(from, from_len, &e.from, true);
+    if (rc < 0)
         return rc;
     if (e.body_len + e.tag_len > l->max_msg_size)
         return TROUPE_EMSGSIZE;

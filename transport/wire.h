@@ -18,18 +18,18 @@
 // A decoded (or to-be-encoded) envelope. Pointers are borrowed from the
 // frame (decode) or from the caller (encode).
 typedef struct tr_env {
-    uint8_t kind;          // troupe_msg_kind
-    troupe_addr to;        // destination address, or...
-    const char *to_name;   // ...a destination name (to_name_len bytes)
-    size_t to_name_len;    // 0 when `to` is used
-    troupe_addr from;      // sender
-    uint64_t corr;         // correlation id (0: none)
-    int64_t ttl_ms;        // time left to the deadline; -1: none
-    int32_t code;          // error code / exit reason; 0 otherwise
-    uint64_t ref;          // monitor ref / timer id; 0 otherwise
-    const char *tag;       // tag bytes (tag_len), not NUL-terminated
+    uint8_t kind;        // troupe_msg_kind
+    troupe_addr to;      // destination address, or...
+    const char *to_name; // ...a destination name (to_name_len bytes)
+    size_t to_name_len;  // 0 when `to` is used
+    troupe_addr from;    // sender
+    uint64_t corr;       // correlation id (0: none)
+    int64_t ttl_ms;      // time left to the deadline; -1: none
+    int32_t code;        // error code / exit reason; 0 otherwise
+    uint64_t ref;        // monitor ref / timer id; 0 otherwise
+    const char *tag;     // tag bytes (tag_len), not NUL-terminated
     size_t tag_len;
-    const uint8_t *body;   // one msgpack object (body_len bytes), or none
+    const uint8_t *body; // one msgpack object (body_len bytes), or none
     size_t body_len;
 } tr_env;
 
