@@ -48,6 +48,12 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
     int rc = tr_slots_alloc(&n->slots, &idx);
     if (rc) {
         free(a);
+        if (rc == TROUPE_ELIMIT) {
+            atomic_fetch_add(&n->limits_hit, 1);
+            tr_logf(&n->log, TROUPE_LOG_WARN,
+                    "max_actors (%u) reached: spawn refused",
+                    n->opts.max_actors);
+        }
         return rc;
     }
     a->port = on;
@@ -75,6 +81,10 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
     atomic_fetch_add(&n->live_actors, 1);
     if (spec->name) {
         rc = tr_registry_add(&n->names, spec->name, name_len, a->addr);
+        troupe_addr old;
+        if (rc == TROUPE_EEXIST &&
+            troupe_whereis(n, spec->name, &old) == TROUPE_ENOENT)
+            rc = tr_registry_add(&n->names, spec->name, name_len, a->addr);
         if (rc == 0)
             a->name = strndup(spec->name, name_len);
         if (rc == 0 && !a->name) {
@@ -239,7 +249,14 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
         tr_dead_letter(p, m);
     }
     a->mb_tail = NULL;
-    while (a->deferred) {
+    // Pending requests end first: their callbacks may still answer deferred
+    // replies (a proxy passes its troupe_deferred as the callback's arg).
+    troupe_ctx saved = p->cx;
+    p->cx = (troupe_ctx){.port = p, .actor = a};
+    while (a->pending)
+        tr_pending_finish(p, a->pending, TROUPE_ECANCELED, NULL);
+    p->cx = saved;
+    while (a->deferred) { // what nobody answered: the requesters hear EDEAD
         troupe_deferred *d = a->deferred;
         a->deferred = d->next;
         troupe_msg req = {.kind = TROUPE_MSG_REQUEST,
@@ -249,11 +266,6 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
         tr_reply_code(n, p, &req, TROUPE_EDEAD);
         free(d);
     }
-    troupe_ctx saved = p->cx;
-    p->cx = (troupe_ctx){.port = p, .actor = a, .no_send = 1};
-    while (a->pending)
-        tr_pending_finish(p, a->pending, TROUPE_ECANCELED, NULL);
-    p->cx = saved;
     while (a->timers) {
         tr_utimer *t = a->timers;
         a->timers = t->next;
@@ -576,15 +588,19 @@ TROUPE_API int troupe_node_stop_actor(troupe_node *n, troupe_addr who,
 TROUPE_API int troupe_register(troupe_node *n, const char *name,
                                troupe_addr who)
 {
+    troupe_addr old;
     size_t len;
     if (!n || !name || tr_tag_check(name, &n->limits, &len) || len == 0)
         return TROUPE_EINVAL;
     tr_slot *s = tr_slots_get(&n->slots, who.slot);
     if (!s || tr_slot_check(s, who.incarnation))
         return TROUPE_EDEAD;
-    // The name is dropped when the actor ends only if the actor knows it; a
-    // name registered from outside is checked for liveness on each lookup.
-    return tr_registry_add(&n->names, name, len, who);
+    // A name given here is not the actor's own, so it is not dropped when
+    // the actor ends; a stale one is dropped by the lookup below.
+    int rc = tr_registry_add(&n->names, name, len, who);
+    if (rc == TROUPE_EEXIST && troupe_whereis(n, name, &old) == TROUPE_ENOENT)
+        rc = tr_registry_add(&n->names, name, len, who);
+    return rc;
 }
 
 TROUPE_API int troupe_unregister(troupe_node *n, const char *name)

@@ -85,7 +85,7 @@ static int s_vtell(troupe_client *c, troupe_addr to, const char *tag,
     troupe_msg *m;
     int rc = tr_msg_pack(TROUPE_MSG_TELL, tag, &c->node->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE)
+        if (tr_is_refusal(rc))
             tr_offer_failed(c->port, tag, to, rc);
         return rc;
     }
@@ -189,7 +189,7 @@ static int s_vcall(troupe_client *c, troupe_addr to, const char *tag,
     int rc =
         tr_msg_pack(TROUPE_MSG_REQUEST, tag, &c->node->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE)
+        if (tr_is_refusal(rc))
             tr_offer_failed(c->port, tag, to, rc);
         return rc;
     }
@@ -252,6 +252,8 @@ TROUPE_API int troupe_client_recv(troupe_client *c, int64_t deadline,
     if (!c || !msg)
         return TROUPE_EINVAL;
     *msg = NULL;
+    if (deadline == TROUPE_DEADLINE_DEFAULT)
+        deadline = tr_default_deadline(c->node, NULL);
     for (;;) {
         s_find_reply(c, 0); // replies to calls that ended are late
         troupe_msg *m = c->self->mb_head;

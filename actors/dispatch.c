@@ -181,7 +181,7 @@ static void s_enqueue(tr_port *p, tr_actor *a, troupe_msg *m)
 static void s_exit_signal(tr_port *p, tr_actor *a, troupe_msg *m)
 {
     tr_watch **at = s_find_watch(&a->links, m->from, 0);
-    if (!*at && m->code != TROUPE_EDEAD) { // unlinked meanwhile
+    if (!*at) { // unlinked meanwhile
         TR_BUMP(p->ctr.dead);
         tr_msg_free(m);
         return;

@@ -275,6 +275,10 @@ TROUPE_API int troupe_node_destroy(troupe_node **np)
     if (!np || !*np)
         return 0;
     troupe_node *n = *np;
+    tr_port *here = tr_port_current();
+    if (here && here->node == n && here->kind != TR_PORT_CLIENT)
+        return TROUPE_EINVAL; // from a handler: the node would be freed
+                              // under its own feet
     *np = NULL;
     int rc =
         troupe_node_stop(n, troupe_deadline_in(n->opts.shutdown_timeout_ms));
@@ -331,5 +335,6 @@ TROUPE_API int troupe_node_stats_get(troupe_node *n, troupe_node_stats *st)
     st->live_threads = atomic_load(&n->live_threads);
     st->live_sockets = atomic_load(&n->zctx.live);
     st->live_clients = atomic_load(&n->live_clients);
+    st->limits_hit = atomic_load(&n->limits_hit);
     return 0;
 }

@@ -228,6 +228,7 @@ struct troupe_node {
     size_t n_roots, cap_roots;
     tr_counters retired; // counters of ports that closed
     _Atomic uint64_t live_actors, live_threads, live_clients;
+    _Atomic uint64_t limits_hit; // max_actors / max_ports reached
 };
 
 // The port whose thread is running now, or NULL on a foreign thread.
@@ -298,6 +299,12 @@ int tr_route(troupe_node *n, tr_port *p, troupe_msg *m);
 // TROUPE_ENOENT): count it as sent and as refused or dead-lettered, and log
 // it at debug level. Nothing is refused silently.
 void tr_offer_failed(tr_port *p, const char *tag, troupe_addr to, int rc);
+// True for the codes with which packing refuses a body (bad input), as
+// opposed to API misuse (TROUPE_EINVAL): those are counted as refused.
+static inline int tr_is_refusal(int rc)
+{
+    return rc == TROUPE_EMSGSIZE || rc == TROUPE_EBADMSG || rc == TROUPE_ELIMIT;
+}
 // A system message from a thread that may be foreign.
 int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
                    void *ptr);

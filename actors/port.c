@@ -182,6 +182,7 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
     }
     if (!p) {
         pthread_mutex_unlock(&n->lock);
+        atomic_fetch_add(&n->limits_hit, 1);
         tr_logf(&n->log, TROUPE_LOG_WARN,
                 "max_ports (%u) reached: no thread or client can be added",
                 n->max_ports);
@@ -496,7 +497,7 @@ int tr_port_start_thread(tr_port *p)
     if (e) {
         p->has_thread = 0;
         atomic_fetch_sub(&p->node->live_threads, 1);
-        return e == EAGAIN ? TROUPE_ESYS : TROUPE_ESYS;
+        return TROUPE_ESYS;
     }
     return 0;
 }

@@ -192,7 +192,7 @@ static int s_vtell(troupe_ctx *cx, troupe_addr to, const char *tag,
     rc =
         tr_msg_pack(TROUPE_MSG_TELL, tag, &cx->port->node->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE) // offered, and refused
+        if (tr_is_refusal(rc)) // offered, and refused
             tr_offer_failed(cx->port, tag, to, rc);
         return rc;
     }
@@ -269,7 +269,7 @@ static int s_vrequest(troupe_ctx *cx, troupe_addr to, const char *tag,
     troupe_msg *m;
     rc = tr_msg_pack(TROUPE_MSG_REQUEST, tag, &n->limits, fmt, ap, &m);
     if (rc) {
-        if (rc == TROUPE_EMSGSIZE)
+        if (tr_is_refusal(rc))
             tr_offer_failed(p, tag, to, rc);
         return rc;
     }
@@ -395,8 +395,11 @@ static int s_vreply(troupe_ctx *cx, troupe_addr to, uint64_t corr,
     troupe_msg *m;
     int rc =
         tr_msg_pack(TROUPE_MSG_REPLY, "", &cx->port->node->limits, fmt, ap, &m);
-    if (rc)
+    if (rc) {
+        if (tr_is_refusal(rc)) // counted; the caller's request gets EDEAD
+            tr_offer_failed(cx->port, "", to, rc);
         return rc;
+    }
     m->corr = corr;
     s_send_new(cx, m, to); // a requester that is gone is not our error
     return 0;

@@ -188,7 +188,8 @@ TROUPE_API int troupe_actor_stats_get(troupe_ctx *cx, troupe_actor_stats *st)
     for (int i = 0; i < 24 && total; i++) {
         seen += a->hist[i];
         if (seen >= want) {
-            st->handler_ns_p99 = tr_ticks_to_ns((uint64_t)256 << (i + 1));
+            // Bucket i holds runs shorter than 256 << i ticks.
+            st->handler_ns_p99 = tr_ticks_to_ns((uint64_t)256 << i);
             if (st->handler_ns_p99 > st->handler_ns_max)
                 st->handler_ns_p99 = st->handler_ns_max;
             break;

@@ -25,7 +25,7 @@ static const s_entry s_table[] = {
     {TROUPE_ETIMEDOUT, "TROUPE_ETIMEDOUT", "deadline passed"},
     {TROUPE_EMSGSIZE, "TROUPE_EMSGSIZE", "message too large"},
     {TROUPE_EBADMSG, "TROUPE_EBADMSG", "malformed message"},
-    {TROUPE_ELIMIT, "TROUPE_ELIMIT", "decode limit exceeded"},
+    {TROUPE_ELIMIT, "TROUPE_ELIMIT", "limit exceeded"},
     {TROUPE_ETYPE, "TROUPE_ETYPE", "field missing or of another type"},
     {TROUPE_ENOTSUP, "TROUPE_ENOTSUP", "not supported"},
     {TROUPE_ECANCELED, "TROUPE_ECANCELED", "canceled"},

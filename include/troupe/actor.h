@@ -8,6 +8,8 @@
 //
 // Calls that take a troupe_ctx are valid only inside a callback that was
 // given that ctx (handler, init, reply callback), on that actor's thread.
+// Besides the codes each one lists, they return TROUPE_EINVAL for a NULL
+// ctx and TROUPE_ESTATE when the actor can no longer send (while it ends).
 #ifndef TROUPE_ACTOR_H
 #define TROUPE_ACTOR_H
 
@@ -25,7 +27,8 @@ extern "C" {
 typedef struct troupe_ctx troupe_ctx;
 
 // Handles one message. msg is borrowed until return. Return 0 to go on, or
-// a negative code to crash with that code as exit reason: monitors and links
+// a negative code to crash with that code as exit reason (a positive value
+// counts as TROUPE_EINVAL): monitors and links
 // see it, and if msg was a request not yet replied to, its requester gets
 // TROUPE_EDEAD. A request left without reply (and not deferred) when the
 // handler returns 0 is answered TROUPE_EDEAD as well: requests never hang.
@@ -88,7 +91,8 @@ TROUPE_API troupe_actor_spec troupe_actor_spec_default(void);
 // (other loop, isolated) the actor starts asynchronously and this returns 0
 // at once; if init then fails the actor exits with that reason. Set monitor
 // to get a down message for it (monitor set atomically with the spawn;
-// *ref receives the reference, may be NULL otherwise).
+// *ref receives the reference). With a monitor, a failing init on the
+// caller's own loop is reported by the down message and the call returns 0.
 // Returns 0 and writes *addr, or TROUPE_EINVAL (no handler, bad loop),
 // TROUPE_EEXIST (name taken), TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ESHUTDOWN,
 // or init's code.
@@ -123,18 +127,22 @@ TROUPE_API const troupe_msg *troupe_ctx_msg(const troupe_ctx *cx);
 TROUPE_API int troupe_exit(troupe_ctx *cx, int reason);
 
 // Ask another actor to stop with reason (as if it called troupe_exit()
-// after its current message). TROUPE_EKILLED cannot be trapped; any other
-// reason is delivered the same way. Returns 0, TROUPE_EDEAD if it was already
-// gone. Asynchronous: monitor it to learn when it ended.
+// after its current message). A stop is not an exit signal: trapping exits
+// does not catch it, and fini sees the reason. Returns 0, TROUPE_EDEAD if it
+// was already gone, TROUPE_ENOENT (no such slot), TROUPE_ENOMEM. Stopping a
+// client handle does nothing (clients end with troupe_client_destroy).
+// Asynchronous: monitor it to learn when it ended.
 TROUPE_API int troupe_stop(troupe_ctx *cx, troupe_addr who, int reason);
 
 // Same, from any thread (a client, main). Thread: any.
 TROUPE_API int troupe_node_stop_actor(troupe_node *node, troupe_addr who,
                                       int reason);
 
-// Names. A name maps to one live incarnation; it is dropped when the actor
-// ends. Register returns 0, TROUPE_EEXIST (taken), TROUPE_EINVAL (empty or
-// longer than max_tag_len), TROUPE_EDEAD (who is not alive). Thread: any.
+// Names. A name maps to one live incarnation. A name given in the spec is
+// dropped when the actor ends; one given with troupe_register is dropped at
+// the first lookup or registration that finds its actor gone. Register returns
+// 0, TROUPE_EEXIST (taken), TROUPE_EINVAL (empty or longer than max_tag_len),
+// TROUPE_EDEAD (who is not alive). Thread: any.
 TROUPE_API int troupe_register(troupe_node *node, const char *name,
                                troupe_addr who);
 // Drop a name. 0 or TROUPE_ENOENT. Thread: any.
@@ -190,10 +198,11 @@ TROUPE_API int troupe_timer_cancel(troupe_ctx *cx, uint64_t id);
 typedef struct troupe_actor_stats {
     uint64_t received;       // messages handed to the handler
     uint64_t sent;           // messages it sent
-    uint64_t refused;        // messages refused to it (e.g. mailbox full)
+    uint64_t refused;        // its own sends that were refused (full, size)
     uint64_t mailbox_depth;  // messages queued now
     uint64_t handler_ns_max; // slowest handler run
-    uint64_t handler_ns_p99; // 99th percentile of handler runs (approx.)
+    uint64_t handler_ns_p99; // 99th percentile of handler runs: never under,
+                             // at most 2x over (log2 buckets)
 } troupe_actor_stats;
 
 // This actor's counters.

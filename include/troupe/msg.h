@@ -29,7 +29,7 @@
 //            wins. `?` before a key's value makes it optional: a missing
 //            key leaves the output untouched (a present one must still
 //            have the right type).
-//   *        read only: skip one value (in arrays)
+//   *        read only: skip one value (anywhere a value may stand)
 // Spaces, ',' and ':' are ignored. Reads return TROUPE_ETYPE when a value has
 // another type or a required key is missing, TROUPE_EINVAL for a bad format.
 // Integers are range-checked on read (a 300 read into `i` is fine, 2^40 is

@@ -35,7 +35,8 @@ typedef struct troupe_node_opts {
     unsigned loops;
     // Default mailbox bound of an actor, in messages. Default 65536.
     uint32_t mailbox_bound;
-    // Largest body plus tag in bytes. Default 1 MiB. Bigger: TROUPE_EMSGSIZE.
+    // Largest body in bytes. Default 1 MiB. Bigger: TROUPE_EMSGSIZE. (A wire
+    // frame may be up to this plus 256 bytes of envelope and tag.)
     uint32_t max_msg_size;
     // Deepest nesting of arrays/maps in a body. Default 32 (msgpack-c's
     // own unpacker stops at 32 levels); at most 1024.
@@ -55,7 +56,8 @@ typedef struct troupe_node_opts {
     // Threads and client handles the node can have at once: loops +
     // isolated actors + clients. Default 4096. Past it: TROUPE_ELIMIT.
     uint32_t max_ports;
-    // Actors alive at once. Default 16777216. Past it: TROUPE_ELIMIT.
+    // Actors alive at once (rounded up to a multiple of 4096, less one).
+    // Default 16777216. Past it: TROUPE_ELIMIT.
     uint32_t max_actors;
     // Log hook and its argument. Default: lines at TROUPE_LOG_WARN or more
     // severe go to stderr (never stdout). Set log_level to choose the level.
@@ -80,15 +82,19 @@ TROUPE_API int troupe_node_new(troupe_node **node,
 // reverse spawn order), then the loops end. Each actor gets the time left
 // until deadline. Returns 0 when everything stopped, TROUPE_ETIMEDOUT if some
 // handler was still running at the deadline (its thread is then abandoned and
-// the node's memory is leaked rather than freed under it), TROUPE_EINVAL if
-// called from one of the node's own threads. Calling it twice returns the
-// first result. Thread: any thread that is not the node's.
+// the node's memory is leaked rather than freed under it), TROUPE_ESTATE if
+// client handles were still open (destroy them first; the node is then
+// leaked, since their sockets belong to other threads), TROUPE_ENOMEM,
+// TROUPE_EINVAL if called from one of the node's own threads. Calling it
+// again returns the first result. Thread: any thread that is not the node's.
 TROUPE_API int troupe_node_stop(troupe_node *node, int64_t deadline);
 
 // Stop the node (if not stopped yet, with its shutdown_timeout_ms) and free
 // it. Leaves no thread, socket or file behind. Accepts NULL and *node == NULL;
-// sets *node to NULL. Returns what troupe_node_stop() returned (0 if it was
-// already stopped). Thread: any thread that is not the node's.
+// sets *node to NULL. Returns what troupe_node_stop() returned (its first
+// result if it was already stopped); after TROUPE_ETIMEDOUT or TROUPE_ESTATE
+// the memory is not freed. From one of the node's own threads it returns
+// TROUPE_EINVAL and leaves *node alone. Thread: any.
 TROUPE_API int troupe_node_destroy(troupe_node **node);
 
 // Node-wide counters. All monotonic except the `live` ones. At rest,
@@ -100,7 +106,9 @@ typedef struct troupe_node_stats {
     uint64_t refused;       // refused at send: full, oversized, malformed
     uint64_t late_replies;  // replies that came after their request ended
                             // (these are counted in dead_lettered too)
-    uint64_t malformed;     // frames refused by the decoder (bad input)
+    uint64_t malformed;     // frames from outside refused by the decoder or
+                            // the gateway (bad input), and failed inbox reads
+    uint64_t limits_hit;    // max_actors or max_ports reached (TROUPE_ELIMIT)
     uint64_t spawned;       // actors started
     uint64_t exited;        // actors ended (any reason)
     uint64_t crashed;       // actors ended with an abnormal reason

@@ -63,8 +63,9 @@ TROUPE_API int troupe_remote_tell(troupe_remote *remote, const char *name,
 // TROUPE_EDEAD, TROUPE_ENOENT (no such name there), TROUPE_EFULL,
 // TROUPE_ETIMEDOUT (also when the node cannot be reached),
 // TROUPE_ESHUTDOWN (the node stopped), TROUPE_EMSGSIZE, TROUPE_EINVAL,
-// TROUPE_EBADMSG (the answer was malformed). A reply that comes after the
-// deadline is dropped.
+// TROUPE_EBADMSG (an error answer without a negative code). A malformed
+// answer is dropped like a stray one, and the call goes on waiting until its
+// deadline. A reply that comes after the deadline is dropped.
 TROUPE_API int troupe_remote_call(troupe_remote *remote, const char *name,
                                   const char *tag, int64_t deadline,
                                   troupe_msg **reply, const char *fmt, ...);

@@ -17,9 +17,11 @@ extern "C" {
 // The end of a request, on the requester's thread, with its state. status is
 // 0 with reply set (borrowed until return), or a negative code with reply
 // NULL: the replier's error code, TROUPE_ETIMEDOUT, TROUPE_EDEAD or
-// TROUPE_ECANCELED. In the TROUPE_ECANCELED case the requester is ending:
-// cx allows no sends; free arg and return. Returning a negative code crashes
-// the requester, as a handler's would.
+// TROUPE_ECANCELED. TROUPE_ECANCELED comes from troupe_request_cancel or when
+// the requester is ending: the callback may still send (e.g. answer a
+// troupe_deferred passed as arg, which is still valid), and must free what
+// arg owns; its return value is then ignored. Otherwise returning a negative
+// code crashes the requester, as a handler's would (positive: ignored).
 typedef int (*troupe_reply_fn)(troupe_ctx *cx, void *state, int status,
                                const troupe_msg *reply, void *arg);
 

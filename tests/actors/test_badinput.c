@@ -98,6 +98,9 @@ static int prober(troupe_ctx *cx, void *state, const troupe_msg *msg)
         TR_CK_ERR(troupe_reply(cx, msg, "i", 1), TROUPE_EALREADY);
         TR_CK_ERR(troupe_reply_error(cx, msg, TROUPE_EUSER), TROUPE_EALREADY);
         return 0;
+    } else if (!strcmp(t, "bad-r-format")) {
+        static const unsigned char b[] = {0xc1};
+        rc = troupe_tell(cx, to, "x", "r", b, sizeof b);
     } else if (!strcmp(t, "valid-raw")) {
         static const unsigned char b[] = {0x81, 0xa1, 'x', 0x05};
         rc = troupe_tell_raw(cx, to, "x", b, sizeof b);
@@ -166,6 +169,13 @@ START_TEST(oversized_body_is_emsgsize)
 }
 END_TEST
 
+START_TEST(bad_raw_value_in_format_is_refused_and_counted)
+{
+    TR_CK_ERR(probe("bad-r-format"), TROUPE_EBADMSG);
+    ck_assert_uint_eq(refused(), 1);
+}
+END_TEST
+
 START_TEST(misuse_is_einval)
 {
     TR_CK_ERR(probe("long-tag"), TROUPE_EINVAL);
@@ -217,6 +227,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, reserved_byte_truncation_and_trailing_are_ebadmsg);
     tcase_add_test(tc, oversized_body_is_emsgsize);
     tcase_add_test(tc, misuse_is_einval);
+    tcase_add_test(tc, bad_raw_value_in_format_is_refused_and_counted);
     tcase_add_test(tc, double_reply_is_ealready);
     tcase_add_test(tc, valid_raw_body_is_delivered);
     tcase_add_test(tc, client_oversized_call_is_refused_and_counted);

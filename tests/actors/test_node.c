@@ -383,6 +383,77 @@ START_TEST(log_hook_hears_about_crashes)
 }
 END_TEST
 
+START_TEST(max_ports_and_max_actors_are_elimit_and_counted)
+{
+    troupe_client_destroy(&cl);
+    tr_node_destroy_clean(&node);
+    troupe_node_opts o;
+    troupe_node_opts_init(&o);
+    o.loops = 1;
+    o.max_ports = 3; // the loop and two clients
+    o.max_actors = 4096;
+    node = tr_node_new_opts(&o);
+    troupe_client *c2 = NULL, *c3 = NULL;
+    TR_CK_OK(troupe_client_new(node, &cl));
+    TR_CK_OK(troupe_client_new(node, &c2));
+    TR_CK_ERR(troupe_client_new(node, &c3), TROUPE_ELIMIT);
+    troupe_client_destroy(&c2);
+    troupe_actor_spec s = tr_echo_spec(TROUPE_SHARED, NULL);
+    troupe_addr a;
+    int rc = 0, n = 0;
+    while (n < 5000 && (rc = troupe_node_spawn(
+                            node, &s, troupe_deadline_in(5000), &a)) == 0)
+        n++;
+    TR_CK_ERR(rc, TROUPE_ELIMIT);
+    ck_assert_int_ge(n, 4000);
+    troupe_node_stats st;
+    TR_CK_OK(troupe_node_stats_get(node, &st));
+    ck_assert_uint_eq(st.limits_hit, 2);
+}
+END_TEST
+
+static int destroy_from_handler(troupe_ctx *cx, void *state,
+                                const troupe_msg *msg)
+{
+    (void)state;
+    troupe_node *n = troupe_ctx_node(cx);
+    int rc = troupe_node_destroy(&n);
+    ck_assert_ptr_nonnull(n); // refused: the node is still there
+    return troupe_reply(cx, msg, "i", rc);
+}
+
+START_TEST(node_destroy_from_a_handler_is_einval)
+{
+    troupe_actor_spec s = {.handler = destroy_from_handler};
+    troupe_addr a;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &a));
+    troupe_msg *r = NULL;
+    TR_CK_OK(troupe_call(cl, a, "x", troupe_deadline_in(5000), &r, NULL));
+    int rc = 0;
+    TR_CK_OK(troupe_msg_read(r, "i", &rc));
+    TR_CK_ERR(rc, TROUPE_EINVAL);
+    troupe_msg_destroy(&r);
+}
+END_TEST
+
+START_TEST(registered_name_of_dead_actor_can_be_taken_again)
+{
+    troupe_addr a = tr_spawn_echo(node, TROUPE_SHARED, NULL);
+    troupe_addr b = tr_spawn_echo(node, TROUPE_SHARED, NULL);
+    TR_CK_OK(troupe_register(node, "svc", a));
+    uint64_t ref;
+    TR_CK_OK(troupe_client_monitor(cl, a, &ref));
+    TR_CK_OK(troupe_node_stop_actor(node, a, 0));
+    troupe_msg *m = NULL;
+    TR_CK_OK(troupe_client_recv(cl, troupe_deadline_in(5000), &m));
+    troupe_msg_destroy(&m);
+    TR_CK_OK(troupe_register(node, "svc", b)); // the stale entry gives way
+    troupe_addr got;
+    TR_CK_OK(troupe_whereis(node, "svc", &got));
+    ck_assert(troupe_addr_eq(got, b));
+}
+END_TEST
+
 Suite *make_suite(void);
 Suite *make_suite(void)
 {
@@ -403,6 +474,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, actor_spawns_children_sync_on_its_loop_async_elsewhere);
     tcase_add_test(tc, actor_sees_its_context_and_stats);
     tcase_add_test(tc, log_hook_hears_about_crashes);
+    tcase_add_test(tc, max_ports_and_max_actors_are_elimit_and_counted);
+    tcase_add_test(tc, node_destroy_from_a_handler_is_einval);
+    tcase_add_test(tc, registered_name_of_dead_actor_can_be_taken_again);
     suite_add_tcase(s, tc);
     tc = tcase_create("shutdown");
     tcase_add_checked_fixture(tc, setup, teardown);

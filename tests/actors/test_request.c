@@ -252,6 +252,51 @@ START_TEST(deadline_travels_through_three_hops)
 }
 END_TEST
 
+// Stops its target when its timer fires: a stop that comes while the test
+// thread is blocked in a call.
+static int killer_init(troupe_ctx *cx, void *state, void *arg)
+{
+    (void)state;
+    (void)arg;
+    return troupe_timer_start(cx, 50, 0, "kill", NULL);
+}
+
+static int killer_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    (void)msg;
+    return troupe_stop(cx, *(troupe_addr *)state, TROUPE_EUSER);
+}
+
+START_TEST(proxy_stopped_mid_request_still_answers_its_caller)
+{
+    tr_gate entered, release;
+    tr_gate_init(&entered);
+    tr_gate_init(&release);
+    tr_echo_state st = {&entered, &release, 0};
+    proxy p = {.backend = tr_spawn_echo(node, TROUPE_ISOLATED, &st)};
+    TR_CK_OK(troupe_client_tell(cl, p.backend, "block", NULL));
+    tr_gate_wait(&entered, 5000, "the backend to block");
+    troupe_addr px = spawn_proxy(&p, 0, TROUPE_SHARED);
+    troupe_actor_spec k = {
+        .handler = killer_handler, .init = killer_init, .state = &px};
+    troupe_addr ka;
+    TR_CK_OK(troupe_node_spawn(node, &k, troupe_deadline_in(5000), &ka));
+    // The proxy defers, asks the blocked backend, and is stopped meanwhile:
+    // its pending request is canceled, and the callback answers the
+    // deferred reply, so the caller hears TROUPE_ECANCELED, not a timeout.
+    troupe_msg *r = NULL;
+    int64_t t0 = troupe_now();
+    TR_CK_ERR(troupe_call(cl, px, "echo", troupe_deadline_in(5000), &r, "{s:I}",
+                          "x", (int64_t)1),
+              TROUPE_ECANCELED);
+    ck_assert_int_lt(troupe_now() - t0, 4000);
+    tr_gate_open(&release);
+    tr_check_echo(cl, p.backend, 1);
+    tr_gate_fini(&entered);
+    tr_gate_fini(&release);
+}
+END_TEST
+
 // ---- cancel and names ----
 
 typedef struct asker {
@@ -378,6 +423,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, request_to_dead_backend_is_edead_through_proxy);
     tcase_add_test(tc, deadline_travels_through_three_hops);
     tcase_add_test(tc, canceled_request_ends_once_with_ecanceled);
+    tcase_add_test(tc, proxy_stopped_mid_request_still_answers_its_caller);
     tcase_add_test(tc, tell_and_request_by_name_from_an_actor);
     suite_add_tcase(s, tc);
     return s;
