@@ -174,6 +174,9 @@ int tr_actor_start(tr_port *p, tr_actor *a)
             tr_actor_schedule(p, a);
     }
     if (w) {
+        // What init sent (a link, a monitor...) leaves before the thread
+        // waiting for the spawn is woken: causality as the spawner sees it.
+        tr_port_flush(p);
         if (tr_waiter_signal(w, rc) && rc == 0)
             tr_actor_exit(p, a, TROUPE_ETIMEDOUT); // the spawner gave up
         tr_waiter_release(w);
@@ -283,6 +286,8 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     s_free_watches(a->watchers);
     if ((a->flags & TR_ACT_STARTED) && a->fini)
         a->fini(a->state, reason);
+    if (a->exit_waiters)
+        tr_port_flush(p); // its last words leave before the waiter wakes
     while (a->exit_waiters) {
         tr_waiter *w = a->exit_waiters;
         a->exit_waiters = w->next;

@@ -132,7 +132,7 @@ static int s_wait(troupe_client *c, int64_t deadline)
         if (deadline != TROUPE_FOREVER && left <= 0)
             return TROUPE_ETIMEDOUT;
         int rc = tr_port_wait(c->port, left > 3600000 ? 3600000 : (long)left);
-        if (rc)
+        if (rc < 0)
             return rc;
     }
 }

@@ -317,6 +317,19 @@ void tr_actor_run(tr_port *p, tr_actor *a)
     if (a->flags & TR_ACT_CLIENT)
         return;
     uint32_t batch = p->node->opts.batch;
+    // Give the mailbox room back for the whole batch at once: one atomic
+    // write on the slot (a cache line the senders also write) per run, not
+    // one per message. These messages are handled in this run, unless the
+    // actor ends, and then its death resets the depth anyway.
+    uint32_t taken = 0, k = 0;
+    if (a->flags & TR_ACT_STARTED)
+        for (troupe_msg *m = a->mb_head; m && k < batch; m = m->next, k++)
+            if (m->flags & TR_MSG_COUNTED) {
+                m->flags &= (uint8_t)~TR_MSG_COUNTED;
+                taken++;
+            }
+    if (taken && !(a->flags & TR_ACT_SLOT_DEAD))
+        tr_slot_take_n(tr_slots_get(&p->node->slots, a->addr.slot), taken);
     for (uint32_t i = 0; i < batch && !(a->flags & TR_ACT_EXITING); i++) {
         troupe_msg *m = a->mb_head;
         if (!m || !(a->flags & TR_ACT_STARTED))
@@ -334,6 +347,7 @@ void tr_actor_run(tr_port *p, tr_actor *a)
     }
     if (a->mb_head)
         tr_actor_schedule(p, a);
+    tr_port_flush(p); // what it sent leaves when its run ends
 }
 
 // ---- timers ----

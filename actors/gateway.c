@@ -197,6 +197,9 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     cx->port->watch_arg = gw;
     cx->port->watch_ready = s_ready;
     cx->port->watch_sock = gw->router;
+    // The gateway never blocks in a handler: it may batch what it forwards
+    // (flushed at the end of each turn of its loop).
+    cx->port->batch_sends = 1;
     return 0;
 }
 

@@ -152,10 +152,13 @@ enum tr_port_state {
     TR_PORT_CLOSING
 };
 
-// A cached connection from this port to another port's inbox.
+// A cached connection from this port to another port's inbox, and the
+// messages waiting to go through it together (see tr_port_flush).
 typedef struct tr_outbox {
-    void *sock;   // PUSH socket, owned by this port's thread
-    uint32_t gen; // generation of the port it is connected to
+    void *sock;         // PUSH socket, owned by this port's thread
+    uint32_t gen;       // generation of the port it is connected to
+    uint32_t n;         // messages in batch
+    troupe_msg **batch; // TR_SOCK_BATCH_MAX slots, allocated on first use
 } tr_outbox;
 
 struct troupe_ctx {
@@ -175,6 +178,9 @@ struct tr_port {
     void *inbox;                 // PULL socket
     tr_outbox *out;              // indexed by port id
     uint32_t n_out;              // entries in out
+    int batch_sends;             // batch outgoing messages (loops, gateway)
+    uint32_t *dirty;             // ids of outboxes with a batch waiting
+    uint32_t n_dirty, cap_dirty; // entries used and allocated
     pthread_t thread;            // loop and isolated ports
     int has_thread;              // thread must be joined
     _Atomic int thread_done;     // the thread has returned
@@ -246,6 +252,10 @@ void tr_port_close(tr_port *p);
 // Returns 0 (m now belongs to the receiver), or TROUPE_EDEAD (the port is
 // closing; m still belongs to the caller), or another code.
 int tr_port_push(tr_port *from, uint32_t pid, troupe_msg *m);
+// Send every batch waiting in p's outboxes. Called by the port's thread at
+// the end of each turn and before it waits; what cannot be delivered (the
+// destination closed meanwhile) is dead-lettered here.
+void tr_port_flush(tr_port *p);
 // The same from a thread that is not a port (the port's foreign queue).
 int tr_port_push_foreign(troupe_node *n, uint32_t pid, troupe_msg *m);
 // Queue m for port p's own thread to accept on its next turn (used before
@@ -255,7 +265,13 @@ void tr_port_post_local(tr_port *p, troupe_msg *m);
 // queue. Returns how many.
 int tr_port_drain(tr_port *p, int max);
 // Wait until the inbox or the foreign queue may have something, at most
-// timeout ms (-1: no limit). 0, or TROUPE_ESYS.
+// timeout ms (-1: no limit). Returns which are ready (TR_READY_* bits, 0 on
+// timeout), or TROUPE_ESYS.
+enum {
+    TR_READY_INBOX = 1,
+    TR_READY_FOREIGN = 2,
+    TR_READY_WATCH = 4
+};
 int tr_port_wait(tr_port *p, long timeout);
 // Run one turn of a thread port: due timers, ready actors. Returns the poll
 // timeout in ms for the next wait (-1: none, 0: more to do).

@@ -193,6 +193,7 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
         p->has_thread = 0;
     }
     p->kind = kind;
+    p->batch_sends = kind == TR_PORT_LOOP;
     uint32_t gen = atomic_load(&p->gen) + 1;
     char ep[96];
     s_endpoint(p, gen, ep, sizeof ep);
@@ -223,11 +224,17 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
 
 static void s_close_outboxes(tr_port *p)
 {
-    for (uint32_t i = 0; i < p->n_out; i++)
+    tr_port_flush(p);
+    for (uint32_t i = 0; i < p->n_out; i++) {
         tr_sock_close(&p->node->zctx, &p->out[i].sock);
+        free(p->out[i].batch);
+    }
     free(p->out);
     p->out = NULL;
     p->n_out = 0;
+    free(p->dirty);
+    p->dirty = NULL;
+    p->n_dirty = p->cap_dirty = 0;
 }
 
 void tr_port_close(tr_port *p)
@@ -259,19 +266,27 @@ void tr_port_close(tr_port *p)
 
 // ---- moving pointers between ports ----
 
-static int s_outbox(tr_port *from, tr_port *to, uint32_t gen, void **sock)
+// The outbox of `from` towards port id pid, grown on demand.
+static tr_outbox *s_outbox_at(tr_port *from, uint32_t pid)
 {
-    troupe_node *n = from->node;
-    if (to->id >= from->n_out) {
-        uint32_t cap = to->id + 8;
+    if (pid >= from->n_out) {
+        uint32_t cap = pid + 8;
         tr_outbox *o = realloc(from->out, cap * sizeof *o);
         if (!o)
-            return TROUPE_ENOMEM;
+            return NULL;
         memset(o + from->n_out, 0, (cap - from->n_out) * sizeof *o);
         from->out = o;
         from->n_out = cap;
     }
-    tr_outbox *o = &from->out[to->id];
+    return &from->out[pid];
+}
+
+static int s_outbox(tr_port *from, tr_port *to, uint32_t gen, void **sock)
+{
+    troupe_node *n = from->node;
+    tr_outbox *o = s_outbox_at(from, to->id);
+    if (!o)
+        return TROUPE_ENOMEM;
     if (o->sock && o->gen == gen) {
         *sock = o->sock;
         return 0;
@@ -289,6 +304,48 @@ static int s_outbox(tr_port *from, tr_port *to, uint32_t gen, void **sock)
     return 0;
 }
 
+// Send the batch waiting for port pid now, under the closing protocol: if
+// that port closed meanwhile, its messages are dead-lettered here.
+static void s_flush_one(tr_port *from, uint32_t pid)
+{
+    troupe_node *n = from->node;
+    tr_outbox *o = &from->out[pid];
+    uint32_t k = o->n;
+    if (k == 0)
+        return;
+    o->n = 0;
+    tr_port *to = atomic_load(&n->ports[pid]);
+    atomic_fetch_add(&to->inflight, 1);
+    int rc = TROUPE_EDEAD;
+    if (atomic_load(&to->state) == TR_PORT_OPEN) {
+        void *sock;
+        rc = s_outbox(from, to, atomic_load(&to->gen), &sock);
+        if (rc == 0)
+            rc = tr_sock_send_ptrs(sock, (void *const *)o->batch, k, 0);
+    }
+    atomic_fetch_sub(&to->inflight, 1);
+    if (rc == 0)
+        return;
+    if (rc != TROUPE_EDEAD)
+        tr_logf(&n->log, TROUPE_LOG_ERROR, "send to port %u failed: %s", pid,
+                troupe_errname(rc));
+    // Copy first: dead-lettering may send (an EDEAD answer) and so append
+    // to this very outbox.
+    troupe_msg *lost[TR_SOCK_BATCH_MAX];
+    memcpy(lost, o->batch, k * sizeof *lost);
+    for (uint32_t i = 0; i < k; i++)
+        tr_dead_letter(from, lost[i]);
+}
+
+void tr_port_flush(tr_port *p)
+{
+    // Flushing may dead-letter, which may queue more: the list can grow
+    // while it is walked, and an outbox may appear twice (then it is empty).
+    for (uint32_t i = 0; i < p->n_dirty; i++)
+        s_flush_one(p, p->dirty[i]);
+    p->n_dirty = 0;
+}
+
 int tr_port_push(tr_port *from, uint32_t pid, troupe_msg *m)
 {
     troupe_node *n = from ? from->node : NULL;
@@ -297,21 +354,48 @@ int tr_port_push(tr_port *from, uint32_t pid, troupe_msg *m)
     if (pid >= n->max_ports)
         return TROUPE_EDEAD;
     tr_port *to = atomic_load(&n->ports[pid]);
-    if (!to)
+    if (!to || atomic_load(&to->state) != TR_PORT_OPEN)
         return TROUPE_EDEAD;
-    atomic_fetch_add(&to->inflight, 1);
-    int rc;
-    if (atomic_load(&to->state) != TR_PORT_OPEN) {
-        rc = TROUPE_EDEAD;
-    } else {
-        uint32_t gen = atomic_load(&to->gen);
-        void *sock;
-        rc = s_outbox(from, to, gen, &sock);
-        if (rc == 0)
-            rc = tr_sock_send_ptr(sock, m, 0);
+    // Clients block next and isolated actors may block or compute in a
+    // handler: what they send leaves at once. Loops (and the gateway)
+    // batch, below.
+    if (!from->batch_sends) {
+        atomic_fetch_add(&to->inflight, 1);
+        int rc = TROUPE_EDEAD;
+        if (atomic_load(&to->state) == TR_PORT_OPEN) {
+            void *sock;
+            rc = s_outbox(from, to, atomic_load(&to->gen), &sock);
+            if (rc == 0)
+                rc = tr_sock_send_ptr(sock, m, 0);
+        }
+        atomic_fetch_sub(&to->inflight, 1);
+        return rc;
     }
-    atomic_fetch_sub(&to->inflight, 1);
-    return rc;
+    // A loop batches: one zmq message, one wake-up, for what an actor's run
+    // sends to one port (flushed when the run ends, or at 64 messages).
+    tr_outbox *o = s_outbox_at(from, pid);
+    if (!o)
+        return TROUPE_ENOMEM;
+    if (!o->batch) {
+        o->batch = malloc(TR_SOCK_BATCH_MAX * sizeof *o->batch);
+        if (!o->batch)
+            return TROUPE_ENOMEM;
+    }
+    if (o->n == 0) {
+        if (from->n_dirty == from->cap_dirty) {
+            uint32_t cap = from->cap_dirty ? from->cap_dirty * 2 : 16;
+            uint32_t *d = realloc(from->dirty, cap * sizeof *d);
+            if (!d)
+                return TROUPE_ENOMEM;
+            from->dirty = d;
+            from->cap_dirty = cap;
+        }
+        from->dirty[from->n_dirty++] = pid;
+    }
+    o->batch[o->n++] = m;
+    if (o->n == TR_SOCK_BATCH_MAX)
+        s_flush_one(from, pid);
+    return 0;
 }
 
 void tr_port_post_local(tr_port *p, troupe_msg *m)
@@ -380,21 +464,43 @@ int tr_port_wait(tr_port *p, long timeout)
         {.socket = NULL, .fd = p->efd, .events = ZMQ_POLLIN},
         {.socket = p->watch_sock, .events = ZMQ_POLLIN},
     };
-    if (zmq_poll(it, p->watch_sock ? 3 : 2, timeout) < 0 &&
-        zmq_errno() != EINTR) {
+    if (zmq_poll(it, p->watch_sock ? 3 : 2, timeout) < 0) {
+        if (zmq_errno() == EINTR)
+            return 0;
         tr_logf(&p->node->log, TROUPE_LOG_ERROR, "port %u: poll: %s", p->id,
                 zmq_strerror(zmq_errno()));
         return TROUPE_ESYS;
     }
-    return 0;
+    return ((it[0].revents & ZMQ_POLLIN) ? TR_READY_INBOX : 0) |
+           ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0) |
+           ((it[2].revents & ZMQ_POLLIN) ? TR_READY_WATCH : 0);
+}
+
+// Take one frame (a batch of up to TR_SOCK_BATCH_MAX messages) that
+// zmq_poll said is there: no empty read, so no syscall.
+static void s_take_frame(tr_port *p)
+{
+    void *v[TR_SOCK_BATCH_MAX];
+    size_t k = 0;
+    int rc = tr_sock_recv_ptrs(p->inbox, v, &k, ZMQ_DONTWAIT);
+    if (rc == 0) {
+        for (size_t i = 0; i < k; i++)
+            tr_accept(p, v[i]);
+    } else if (rc != TROUPE_EAGAIN) {
+        TR_BUMP(p->ctr.malformed);
+        tr_logf(&p->node->log, TROUPE_LOG_ERROR,
+                "port %u: inbox receive failed: %s", p->id,
+                troupe_strerror(rc));
+    }
 }
 
 int tr_port_drain(tr_port *p, int max)
 {
     int got = s_drain_foreign(p);
     while (max == 0 || got < max) {
-        void *v;
-        int rc = tr_sock_recv_ptr(p->inbox, &v, ZMQ_DONTWAIT);
+        void *v[TR_SOCK_BATCH_MAX];
+        size_t k = 0;
+        int rc = tr_sock_recv_ptrs(p->inbox, v, &k, ZMQ_DONTWAIT);
         if (rc == TROUPE_EAGAIN)
             break;
         if (rc) {
@@ -404,8 +510,9 @@ int tr_port_drain(tr_port *p, int max)
                     troupe_strerror(rc));
             break;
         }
-        got++;
-        tr_accept(p, v);
+        got += (int)k;
+        for (size_t i = 0; i < k; i++)
+            tr_accept(p, v[i]);
     }
     return got;
 }
@@ -456,23 +563,32 @@ static void *s_port_main(void *arg)
     tr_port *p = arg;
     troupe_node *n = p->node;
     s_current = p;
-    // An empty zmq_recv costs zmq a poll() syscall, so while actors are
-    // ready the inbox is read only after TR_INBOX_EVERY messages were
-    // handled; before the loop sleeps it is always read.
+    // libzmq answers an empty zmq_recv with a poll() (and a getpid())
+    // syscall. So the loop never reads an empty inbox: it reads one frame
+    // each time zmq_poll says one is there, and zmq_poll is also how it
+    // sleeps. While actors are ready it does not look at all, except after
+    // every TR_INBOX_EVERY messages, so that a busy loop still hears others.
     while (!p->quit) {
-        if (!p->rq_head || p->since_inbox >= TR_INBOX_EVERY) {
-            p->since_inbox = 0;
-            tr_port_drain(p, 256);
-            if (p->watch_sock)
-                p->watch_ready(p, p->watch_arg);
-        } else if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed)) {
-            tr_port_drain(p, 1); // the foreign queue is cheap to look at
-        }
         long timeout = tr_port_turn(p);
+        tr_port_flush(p); // what this turn sent leaves now, in batches
         if (p->quit)
             break;
-        if (timeout != 0 && tr_port_wait(p, timeout) != 0)
+        if (timeout == 0 && p->since_inbox < TR_INBOX_EVERY) {
+            if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
+                s_drain_foreign(p);
+            continue;
+        }
+        p->since_inbox = 0;
+        int ready = tr_port_wait(p, timeout);
+        if (ready < 0)
             break;
+        if (ready & TR_READY_INBOX)
+            s_take_frame(p);
+        if ((ready & TR_READY_FOREIGN) ||
+            atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
+            s_drain_foreign(p);
+        if (ready & TR_READY_WATCH)
+            p->watch_ready(p, p->watch_arg);
     }
     tr_port_stop_actors(p, TROUPE_ESHUTDOWN);
     tr_port_close(p); // may take in a quit that came meanwhile

@@ -134,6 +134,11 @@ void tr_slot_take(tr_slot *s)
     atomic_fetch_sub_explicit(&s->word, 1, memory_order_relaxed);
 }
 
+void tr_slot_take_n(tr_slot *s, uint32_t n)
+{
+    atomic_fetch_sub_explicit(&s->word, n, memory_order_relaxed);
+}
+
 uint32_t tr_slot_depth(const tr_slot *s)
 {
     return (uint32_t)(atomic_load_explicit(&s->word, memory_order_relaxed) &

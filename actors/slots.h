@@ -64,6 +64,8 @@ int tr_slot_check(const tr_slot *s, uint32_t inc);
 // Owner side: one reserved message was taken (handled or dropped) while
 // incarnation inc is alive.
 void tr_slot_take(tr_slot *s);
+// The same for n messages at once.
+void tr_slot_take_n(tr_slot *s, uint32_t n);
 // Current mailbox depth.
 uint32_t tr_slot_depth(const tr_slot *s);
 

@@ -146,6 +146,41 @@ int tr_sock_send_ptr(void *sock, void *p, int flags)
     }
 }
 
+int tr_sock_send_ptrs(void *sock, void *const *v, size_t n, int flags)
+{
+    for (size_t i = 0; i < n; i++)
+        TR_HANDOFF_RELEASE(v[i]);
+    for (;;) {
+        if (zmq_send(sock, v, n * sizeof *v, flags) == (int)(n * sizeof *v))
+            return 0;
+        if (zmq_errno() != EINTR)
+            return tr_err_zmq();
+    }
+}
+
+int tr_sock_recv_ptrs(void *sock, void **v, size_t *n, int flags)
+{
+    // Into a buffer one byte larger than a full batch: a bigger frame shows
+    // as truncated (zmq_recv returns its real size).
+    unsigned char buf[TR_SOCK_BATCH_MAX * sizeof(void *) + 1];
+    int r;
+    for (;;) {
+        r = zmq_recv(sock, buf, sizeof buf, flags);
+        if (r >= 0)
+            break;
+        if (zmq_errno() != EINTR)
+            return tr_err_zmq();
+    }
+    size_t size = (size_t)r;
+    if (size == 0 || size % sizeof(void *) != 0 || size >= sizeof buf)
+        return TROUPE_EBADMSG;
+    *n = size / sizeof(void *);
+    memcpy(v, buf, size); // the buffer need not be aligned for pointers
+    for (size_t i = 0; i < *n; i++)
+        TR_HANDOFF_ACQUIRE(v[i]);
+    return 0;
+}
+
 int tr_sock_recv_ptr(void *sock, void **p, int flags)
 {
     for (;;) {

@@ -45,4 +45,14 @@ int tr_sock_send_ptr(void *sock, void *p, int flags);
 // A frame that is not a pointer's size is TROUPE_EBADMSG (and dropped).
 int tr_sock_recv_ptr(void *sock, void **p, int flags);
 
+// Hand n pointers over in one zmq message (one wake-up, one syscall at
+// most, for a whole batch). flags as for tr_sock_send_ptr.
+int tr_sock_send_ptrs(void *sock, void *const *v, size_t n, int flags);
+// The most pointers one batch carries.
+#define TR_SOCK_BATCH_MAX 64
+// Receive one batch into v[TR_SOCK_BATCH_MAX]; *n receives how many.
+// TROUPE_EAGAIN when none; TROUPE_EBADMSG (dropped) if its size is not a
+// multiple of a pointer's or over the maximum.
+int tr_sock_recv_ptrs(void *sock, void **v, size_t *n, int flags);
+
 #endif

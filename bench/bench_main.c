@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+//
+// troupe-bench: runs the workloads of WORKLOADS.md that troupe can run today
+// and prints one Markdown table (and, with --json, a JSON list). bench/run is
+// the entry point people use; it builds this in Release and passes the
+// commit. Usage:
+//   troupe-bench [--quick|--long] [--only W1,W3] [--json FILE] [--reps N]
+//                [--commit HASH] [--variant NAME,...]
+// --variant runs only the named variants and baselines (to profile one).
+//   troupe-bench --child KIND ARGS...  (internal: the fresh processes of
+//                                       W3 and of the remote-ipc variants)
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bench.h"
+
+troupe_node *bench_node_new(unsigned loops)
+{
+    troupe_node_opts o;
+    troupe_node_opts_init(&o);
+    o.loops = loops;
+    troupe_node *n;
+    bench_ok(troupe_node_new(&n, &o), "troupe_node_new");
+    return n;
+}
+
+// The workloads, in the order they run. W5-W8 need features troupe does not
+// have yet (gather, restart and supervisors, the watchdog, the offload
+// pool): each gets its function here when its feature lands, with the ids,
+// variants and metrics of WORKLOADS.md's "Names in the JSON output".
+static const struct {
+    const char *id;
+    void (*run)(const bench_cfg *cfg);
+    const char *what;
+} s_workloads[] = {
+    {"W1", bench_w1, "ping-pong"},
+    {"W2", bench_w2, "one-way stream"},
+    {"W3", bench_w3, "spawn"},
+    {"W4", bench_w4, "ring"},
+    {"W5", NULL, "gather (needs gather)"},
+    {"W6", NULL, "restart (needs supervisors)"},
+    {"W7", NULL, "CPU isolation (needs the watchdog and offload pool)"},
+    {"W8", NULL, "the seed's service (needs the offload pool)"},
+};
+#define S_NW (sizeof s_workloads / sizeof s_workloads[0])
+
+static void s_usage(void)
+{
+    fprintf(stderr, "usage: troupe-bench [--quick|--long] [--only W1,W3] "
+                    "[--json FILE] [--reps N] [--commit HASH]\n"
+                    "                    [--variant NAME,...]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    // Fresh processes that a workload starts (internal).
+    if (argc == 6 && strcmp(argv[1], "--child") == 0 &&
+        strcmp(argv[2], "w1-remote") == 0)
+        return bench_w1_remote_child(argv[3], strtol(argv[4], NULL, 10),
+                                     strtol(argv[5], NULL, 10));
+    if (argc == 5 && strcmp(argv[1], "--child") == 0 &&
+        strcmp(argv[2], "w2-remote") == 0)
+        return bench_w2_remote_child(argv[3], strtol(argv[4], NULL, 10));
+    if (argc == 4 && strcmp(argv[1], "--child") == 0)
+        return bench_w3_child(argv[2], strtol(argv[3], NULL, 10));
+
+    bench_cfg cfg = {.argv0 = argv[0]};
+    const char *only = NULL, *json = NULL, *commit = "unknown";
+    int reps = 0, long_mode = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            cfg.quick = 1;
+        else if (strcmp(argv[i], "--long") == 0)
+            long_mode = 1;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json = argv[++i];
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc)
+            cfg.only_variants = argv[++i];
+        else if (strcmp(argv[i], "--commit") == 0 && i + 1 < argc)
+            commit = argv[++i];
+        else
+            s_usage();
+    }
+    if (only) { // every listed id must exist
+        for (const char *p = only; *p;) {
+            size_t k = strcspn(p, ",");
+            int found = 0;
+            for (size_t w = 0; w < S_NW; w++)
+                found |= strlen(s_workloads[w].id) == k &&
+                         strncasecmp(p, s_workloads[w].id, k) == 0;
+            if (!found) {
+                fprintf(stderr, "troupe-bench: unknown workload '%.*s'\n",
+                        (int)k, p);
+                return 2;
+            }
+            p += k;
+            if (*p == ',')
+                p++;
+        }
+    }
+    // Sizes of WORKLOADS.md. In a full run the repetitions share the
+    // stated size (W1 200k round trips = 5 x 40k, W2 5M messages = 5 x 1M,
+    // W4 1M hops = 5 x 200k), so that the run stays under 5 minutes on 2
+    // cores, where a cross-thread round trip costs 20-40 us; --long runs the
+    // stated size in every repetition. W3's N is what it measures: never
+    // shared. --quick (a smoke run: under 30 s): 3 repetitions, W1 20k round
+    // trips and W4 100k hops shared the same way, W1 warm-up 200, W2 100k
+    // messages per repetition, W3 N = 10k and 100k.
+    cfg.reps = cfg.quick ? 3 : 5;
+    if (reps > 0)
+        cfg.reps = reps;
+    if (cfg.reps > 16)
+        cfg.reps = 16;
+    long share = long_mode ? 1 : cfg.reps;
+    long w1 = cfg.quick ? 20000 : 200000;
+    long w2 = cfg.quick ? 100000 * share : 5000000;
+    long w4 = cfg.quick ? 100000 : 1000000;
+    cfg.w1_warmup = cfg.quick ? 200 : 1000;
+    cfg.w1_rounds = (w1 + share - 1) / share;
+    cfg.w2_msgs = (w2 + share - 1) / share;
+    cfg.w3_small = cfg.quick ? 10000 : 100000;
+    cfg.w3_large = cfg.quick ? 100000 : 1000000;
+    cfg.w3_threads = 1000;
+    cfg.w4_ring = 1000;
+    cfg.w4_hops = (w4 + share - 1) / share;
+    bench_add_note("Sizes: %d repetitions of W1 %ld round trips (after %ld "
+                   "of warm-up each), W2 %ld messages, W3 N = %ld and %ld "
+                   "(baseline %ld threads), W4 %ld hops round %ld actors. "
+                   "Each figure is the median of the repetitions.",
+                   cfg.reps, cfg.w1_rounds, cfg.w1_warmup, cfg.w2_msgs,
+                   cfg.w3_small, cfg.w3_large, cfg.w3_threads, cfg.w4_hops,
+                   cfg.w4_ring);
+
+    bench_meta meta = {.mode = cfg.quick   ? "quick"
+                               : long_mode ? "long"
+                                           : "full",
+                       .reps = cfg.reps};
+    bench_meta_fill(&meta);
+    snprintf(meta.commit, sizeof meta.commit, "%s", commit);
+    fprintf(stderr, "troupe-bench: %s run, %d repetitions, commit %s\n",
+            meta.mode, cfg.reps, meta.commit);
+
+    int64_t t0 = bench_now_ns();
+    for (size_t w = 0; w < S_NW; w++) {
+        if (!bench_listed(only, s_workloads[w].id))
+            continue;
+        if (!s_workloads[w].run) {
+            fprintf(stderr, "%s %s: not implemented yet, skipped\n",
+                    s_workloads[w].id, s_workloads[w].what);
+            continue;
+        }
+        int64_t ws = bench_now_ns();
+        fprintf(stderr, "%s %s\n", s_workloads[w].id, s_workloads[w].what);
+        s_workloads[w].run(&cfg);
+        fprintf(stderr, "%s done in %.1f s\n", s_workloads[w].id,
+                (double)(bench_now_ns() - ws) / 1e9);
+    }
+    meta.wall_s = (double)(bench_now_ns() - t0) / 1e9;
+
+    bench_print_table(stdout, &meta);
+    fflush(stdout);
+    if (json && bench_write_json(json, &meta) != 0) {
+        perror(json);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+//
+// Shared helpers of troupe's benchmarks (bench/, never run under ctest): the
+// run's configuration, timing, medians and percentiles, the result list with
+// its Markdown table and JSON output, and reading /proc. Depends only on
+// libc: the workloads include troupe's public headers, libzmq and msgpack-c
+// themselves.
+#ifndef BENCH_UTIL_H
+#define BENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+// What one run of troupe-bench measures, filled by main from its flags.
+typedef struct bench_cfg {
+    int quick;                 // --quick: small sizes
+    int reps;                  // repetitions per figure (median taken)
+    const char *argv0;         // our own executable, for W3's fresh children
+    const char *only_variants; // --variant a,b: run only these variants and
+                               // baselines (for profiling); NULL: all
+    long w1_warmup;            // W1 round trips before sampling
+    long w1_rounds;            // W1 round trips sampled, per repetition
+    long w2_msgs;              // W2 messages per repetition
+    long w3_small;             // W3 first N (light-100k)
+    long w3_large;             // W3 second N (light-1m)
+    long w3_threads;           // W3 baseline N (thread-socket-1k)
+    long w4_hops;              // W4 hops per repetition
+    long w4_ring;              // W4 ring size
+} bench_cfg;
+
+// True if a list like "W1,W3" names id (case-insensitive); NULL names all.
+int bench_listed(const char *list, const char *id);
+
+// True if variant (or baseline) name is to be run (see --variant).
+int bench_want(const bench_cfg *cfg, const char *name);
+
+// Monotonic clock (CLOCK_MONOTONIC) in nanoseconds.
+int64_t bench_now_ns(void);
+
+// Sort v ascending, in place.
+void bench_sort(double *v, size_t n);
+// The q-quantile (0 <= q <= 1) of sorted values, nearest rank: the smallest
+// sample with at least q * n samples at or below it. 0 if n is 0.
+double bench_quantile_sorted(const double *v, size_t n, double q);
+// The median of n values (copied, v is left as it was); NaN if n is 0.
+double bench_median(const double *v, size_t n);
+
+// Print a message to stderr and exit(1): a measured run got a wrong result
+// or the runtime failed. Never returns.
+__attribute__((noreturn, format(printf, 1, 2))) void bench_fail(const char *fmt,
+                                                                ...);
+
+// Print a progress line to stderr (the table goes to stdout).
+__attribute__((format(printf, 1, 2))) void bench_note(const char *fmt, ...);
+
+// Run this executable again (/proc/self/exe) with argv (argv[0] included,
+// NULL-terminated) in a fresh process, and read what it prints on stdout
+// into out (NUL-terminated, cut to cap). Fails the run unless it exits 0.
+void bench_run_child(char *const argv[], char *out, size_t cap);
+
+// A field of /proc/self/status ("VmRSS", "VmHWM") in KiB, or -1.
+long bench_status_kb(const char *field);
+
+// Record one figure. baseline NULL: the workload has no baseline (the JSON
+// then holds nulls). value may be NaN for a variant not implemented yet
+// (printed as "n/a", written as null). The ratio is value / baseline_value.
+void bench_add(const char *id, const char *variant, const char *metric,
+               const char *unit, double value, const char *baseline,
+               double baseline_value);
+
+// A free-form line printed under the table (e.g. W3's memory floor), also
+// kept in the meta file as "notes".
+__attribute__((format(printf, 1, 2))) void bench_add_note(const char *fmt, ...);
+
+// The machine and the commit, printed above the table and written beside
+// the JSON.
+typedef struct bench_meta {
+    char commit[64];  // git rev-parse --short HEAD, or "unknown"
+    char cpu[128];    // model name from /proc/cpuinfo
+    char kernel[128]; // uname -r
+    long nproc;       // online cores
+    char date[40];    // UTC, ISO 8601
+    const char *mode; // "full" or "quick"
+    int reps;         // repetitions per figure
+    double wall_s;    // seconds the whole run took
+} bench_meta;
+
+// Fill the machine fields of m (commit is set by the caller).
+void bench_meta_fill(bench_meta *m);
+
+// Print every recorded figure as one Markdown table, with m above it.
+void bench_print_table(FILE *f, const bench_meta *m);
+
+// Write the figures as a JSON list to path, and m plus the notes to
+// path.meta.json. Returns 0, or -1 (errno set) if a file cannot be written.
+int bench_write_json(const char *path, const bench_meta *m);
+
+#endif

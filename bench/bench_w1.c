@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+//
+// W1 ping-pong: a ping actor sends an integer to a pong actor, which tells
+// back the integer plus one; ping times each round trip with the monotonic
+// clock into a preallocated array. The hot path uses tell (a request adds a
+// deadline timer and a pending-table entry: the `-request` variant shows
+// what that costs). Baselines: raw libzmq PAIR between two threads, inproc
+// and ipc, with an 8-byte integer that the echo side increments.
+#include <math.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+// Ping's state, owned by the benchmark (spec.state), written only on ping's
+// loop while a "go" request is running.
+typedef struct w1_ping {
+    troupe_addr pong;    // whom to ping
+    int use_request;     // troupe_request instead of troupe_tell
+    long warmup;         // round trips not sampled
+    long total;          // warmup + sampled round trips
+    double *samples;     // total - warmup entries, µs
+    long done;           // round trips completed in this run
+    int64_t counter;     // the integer in flight
+    int64_t t0;          // when the current ping left, ns
+    troupe_deferred *go; // the client's "go", answered at the end
+} w1_ping;
+
+static int s_ping_send(troupe_ctx *cx, w1_ping *p);
+
+static int s_pong(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    (void)state;
+    int64_t n;
+    int rc = troupe_msg_read(msg, "[I]", &n);
+    if (rc)
+        return rc;
+    if (troupe_msg_kind_of(msg) == TROUPE_MSG_REQUEST)
+        return troupe_reply(cx, msg, "[I]", n + 1);
+    return troupe_tell(cx, troupe_msg_sender(msg), "pong", "[I]", n + 1);
+}
+
+// A pong came back with n: sample it, then ping again or finish.
+static int s_ping_got(troupe_ctx *cx, w1_ping *p, int64_t n)
+{
+    int64_t t1 = bench_now_ns();
+    if (n != p->counter + 1)
+        return TROUPE_EUSER; // crash: the client sees TROUPE_EDEAD
+    p->counter = n;
+    if (p->done >= p->warmup)
+        p->samples[p->done - p->warmup] = (double)(t1 - p->t0) / 1e3;
+    if (++p->done == p->total)
+        return troupe_deferred_reply(cx, &p->go, "[I]", p->counter);
+    return s_ping_send(cx, p);
+}
+
+static int s_on_reply(troupe_ctx *cx, void *state, int status,
+                      const troupe_msg *reply, void *arg)
+{
+    (void)arg;
+    if (status)
+        return status;
+    int64_t n;
+    int rc = troupe_msg_read(reply, "[I]", &n);
+    return rc ? rc : s_ping_got(cx, state, n);
+}
+
+static int s_ping_send(troupe_ctx *cx, w1_ping *p)
+{
+    p->t0 = bench_now_ns();
+    if (p->use_request)
+        return troupe_request(cx, p->pong, "ping", TROUPE_DEADLINE_DEFAULT,
+                              s_on_reply, NULL, NULL, "[I]", p->counter);
+    return troupe_tell(cx, p->pong, "ping", "[I]", p->counter);
+}
+
+static int s_ping(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    w1_ping *p = state;
+    if (troupe_msg_is(msg, "go")) {
+        int rc = troupe_defer(cx, msg, &p->go);
+        if (rc)
+            return rc;
+        p->done = 0;
+        p->counter = 0;
+        return s_ping_send(cx, p);
+    }
+    if (troupe_msg_is(msg, "pong")) {
+        int64_t n;
+        int rc = troupe_msg_read(msg, "[I]", &n);
+        return rc ? rc : s_ping_got(cx, p, n);
+    }
+    return TROUPE_ENOTSUP;
+}
+
+// A troupe variant of W1.
+typedef struct w1_variant {
+    const char *name;      // JSON variant
+    int pong_loop;         // loop of the pong actor
+    troupe_placement pong; // shared or isolated
+    int use_request;       // request/reply instead of tell
+} w1_variant;
+
+static const w1_variant s_variants[] = {
+    {"same-loop", 0, TROUPE_SHARED, 0},
+    {"cross-loop", 1, TROUPE_SHARED, 0},
+    {"isolated", 0, TROUPE_ISOLATED, 0},
+    {"same-loop-request", 0, TROUPE_SHARED, 1},
+};
+#define S_NV (sizeof s_variants / sizeof s_variants[0])
+
+// p50 and p99 of one repetition, in µs.
+typedef struct w1_figs {
+    double p50[16], p99[16]; // per repetition
+} w1_figs;
+
+static void s_record(w1_figs *f, int rep, double *samples, long n)
+{
+    bench_sort(samples, (size_t)n);
+    f->p50[rep] = bench_quantile_sorted(samples, (size_t)n, 0.50);
+    f->p99[rep] = bench_quantile_sorted(samples, (size_t)n, 0.99);
+}
+
+static void s_run_troupe(const bench_cfg *cfg, const w1_variant *v,
+                         double *samples, w1_figs *f, int rep)
+{
+    troupe_node *node = bench_node_new(2);
+    troupe_actor_spec spec = troupe_actor_spec_default();
+    spec.handler = s_pong;
+    spec.loop = TROUPE_LOOP(v->pong_loop);
+    spec.placement = v->pong;
+    w1_ping ping = {.use_request = v->use_request,
+                    .warmup = cfg->w1_warmup,
+                    .total = cfg->w1_warmup + cfg->w1_rounds,
+                    .samples = samples};
+    bench_ok(
+        troupe_node_spawn(node, &spec, troupe_deadline_in(10000), &ping.pong),
+        "spawn pong");
+    spec = troupe_actor_spec_default();
+    spec.handler = s_ping;
+    spec.state = &ping;
+    spec.loop = TROUPE_LOOP(0);
+    troupe_addr pinger;
+    bench_ok(troupe_node_spawn(node, &spec, troupe_deadline_in(10000), &pinger),
+             "spawn ping");
+    troupe_client *c;
+    bench_ok(troupe_client_new(node, &c), "client");
+    troupe_msg *reply;
+    bench_ok(
+        troupe_call(c, pinger, "go", troupe_deadline_in(600000), &reply, NULL),
+        "W1 go");
+    int64_t counter = -1;
+    bench_ok(troupe_msg_read(reply, "[I]", &counter), "W1 reply");
+    troupe_msg_destroy(&reply);
+    if (counter != ping.total)
+        bench_fail("W1 %s: final counter %lld, want %ld", v->name,
+                   (long long)counter, ping.total);
+    troupe_client_destroy(&c);
+    bench_ok(troupe_node_destroy(&node), "node destroy");
+    s_record(f, rep, samples, cfg->w1_rounds);
+}
+
+// remote-ipc: the pinging side is another process, a troupe_remote client
+// calling (request and reply) the pong actor by name over ipc through the
+// node's gateway. What troupe offers across processes today; `process-ipc`
+// (a process actor) will replace it in the comparison with raw-zmq-ipc.
+#define S_REMOTE_NAME "w1-pong"
+
+static void s_run_remote(const bench_cfg *cfg, w1_figs *f, int rep)
+{
+    troupe_node *node = bench_node_new(2);
+    troupe_actor_spec spec = troupe_actor_spec_default();
+    spec.handler = s_pong;
+    spec.name = S_REMOTE_NAME;
+    spec.loop = TROUPE_LOOP(0);
+    troupe_addr pong;
+    bench_ok(troupe_node_spawn(node, &spec, troupe_deadline_in(10000), &pong),
+             "spawn pong");
+    char ep[160], warm[32], rounds[32], out[256];
+    snprintf(ep, sizeof ep, "ipc://%s/w1-remote.sock", bl_ipc_dir());
+    bench_ok(troupe_node_listen(node, ep, NULL, 0), "troupe_node_listen");
+    snprintf(warm, sizeof warm, "%ld", cfg->w1_warmup);
+    snprintf(rounds, sizeof rounds, "%ld", cfg->w1_rounds);
+    char *argv[] = {
+        (char *)cfg->argv0, "--child", "w1-remote", ep, warm, rounds, NULL};
+    bench_run_child(argv, out, sizeof out);
+    long long counter;
+    if (sscanf(out, "W1REMOTE %lf %lf %lld", &f->p50[rep], &f->p99[rep],
+               &counter) != 3 ||
+        counter != cfg->w1_warmup + cfg->w1_rounds)
+        bench_fail("W1 remote-ipc: bad child output '%s'", out);
+    bench_ok(troupe_node_destroy(&node), "node destroy");
+}
+
+int bench_w1_remote_child(const char *ep, long warmup, long rounds)
+{
+    troupe_remote *r;
+    bench_ok(troupe_remote_new(&r, ep, NULL), "troupe_remote_new");
+    double *samples = malloc((size_t)rounds * sizeof *samples);
+    if (!samples)
+        bench_fail("out of memory");
+    int64_t n = 0;
+    for (long i = 0; i < warmup + rounds; i++) {
+        int64_t t0 = bench_now_ns();
+        troupe_msg *reply;
+        bench_ok(troupe_remote_call(r, S_REMOTE_NAME, "ping",
+                                    troupe_deadline_in(10000), &reply, "[I]",
+                                    n),
+                 "troupe_remote_call");
+        int64_t back = -1;
+        int rc = troupe_msg_read(reply, "[I]", &back);
+        troupe_msg_destroy(&reply);
+        int64_t t1 = bench_now_ns();
+        if (rc || back != n + 1)
+            bench_fail("W1 remote-ipc: got a wrong counter");
+        n = back;
+        if (i >= warmup)
+            samples[i - warmup] = (double)(t1 - t0) / 1e3;
+    }
+    troupe_remote_destroy(&r);
+    bench_sort(samples, (size_t)rounds);
+    printf("W1REMOTE %.4f %.4f %lld\n",
+           bench_quantile_sorted(samples, (size_t)rounds, 0.50),
+           bench_quantile_sorted(samples, (size_t)rounds, 0.99), (long long)n);
+    free(samples);
+    return 0;
+}
+
+static void s_run_raw(const bench_cfg *cfg, const char *ep, double *samples,
+                      w1_figs *f, int rep)
+{
+    int64_t counter = bl_pingpong(ep, cfg->w1_warmup, cfg->w1_rounds, samples);
+    if (counter != cfg->w1_warmup + cfg->w1_rounds)
+        bench_fail("W1 raw %s: final counter %lld", ep, (long long)counter);
+    s_record(f, rep, samples, cfg->w1_rounds);
+}
+
+void bench_w1(const bench_cfg *cfg)
+{
+    double *samples = malloc((size_t)cfg->w1_rounds * sizeof *samples);
+    w1_figs *tf = calloc(S_NV, sizeof *tf);
+    w1_figs *raw = calloc(2, sizeof *raw); // inproc, ipc
+    w1_figs *remote = calloc(1, sizeof *remote);
+    if (!samples || !tf || !raw || !remote)
+        bench_fail("out of memory");
+    char ipc[128];
+    snprintf(ipc, sizeof ipc, "ipc://%s/w1.sock", bl_ipc_dir());
+    const char *raw_name[2] = {"raw-zmq-inproc", "raw-zmq-ipc"};
+    const char *raw_ep[2] = {"inproc://bench-w1", ipc};
+    // Repetitions go round every variant in turn, so that a slow spell of
+    // the machine hits all of them rather than one.
+    for (int r = 0; r < cfg->reps; r++) {
+        for (size_t i = 0; i < S_NV; i++) {
+            if (!bench_want(cfg, s_variants[i].name))
+                continue;
+            s_run_troupe(cfg, &s_variants[i], samples, &tf[i], r);
+            bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us",
+                       s_variants[i].name, r + 1, tf[i].p50[r], tf[i].p99[r]);
+        }
+        if (bench_want(cfg, "remote-ipc")) {
+            s_run_remote(cfg, remote, r);
+            bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us",
+                       "remote-ipc", r + 1, remote->p50[r], remote->p99[r]);
+        }
+        for (int k = 0; k < 2; k++) {
+            if (!bench_want(cfg, raw_name[k]))
+                continue;
+            s_run_raw(cfg, raw_ep[k], samples, &raw[k], r);
+            bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us", raw_name[k],
+                       r + 1, raw[k].p50[r], raw[k].p99[r]);
+        }
+    }
+    size_t n = (size_t)cfg->reps;
+    double b50[2], b99[2];
+    for (int k = 0; k < 2; k++) {
+        int ran = bench_want(cfg, raw_name[k]);
+        b50[k] = ran ? bench_median(raw[k].p50, n) : NAN;
+        b99[k] = ran ? bench_median(raw[k].p99, n) : NAN;
+    }
+    for (size_t i = 0; i < S_NV; i++) {
+        if (!bench_want(cfg, s_variants[i].name))
+            continue;
+        bench_add("W1", s_variants[i].name, "rtt_us_p50", "us",
+                  bench_median(tf[i].p50, n), raw_name[0], b50[0]);
+        bench_add("W1", s_variants[i].name, "rtt_us_p99", "us",
+                  bench_median(tf[i].p99, n), raw_name[0], b99[0]);
+    }
+    // Process actors over ipc are not in troupe yet: the row keeps the
+    // baseline measured, with the troupe figure null.
+    if (bench_want(cfg, raw_name[1])) {
+        bench_add("W1", "process-ipc", "rtt_us_p50", "us", NAN, raw_name[1],
+                  b50[1]);
+        bench_add("W1", "process-ipc", "rtt_us_p99", "us", NAN, raw_name[1],
+                  b99[1]);
+    }
+    if (bench_want(cfg, "remote-ipc")) {
+        bench_add("W1", "remote-ipc", "rtt_us_p50", "us",
+                  bench_median(remote->p50, n), raw_name[1], b50[1]);
+        bench_add("W1", "remote-ipc", "rtt_us_p99", "us",
+                  bench_median(remote->p99, n), raw_name[1], b99[1]);
+    }
+    free(remote);
+    free(raw);
+    free(tf);
+    free(samples);
+}
