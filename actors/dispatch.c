@@ -330,7 +330,11 @@ void tr_actor_run(tr_port *p, tr_actor *a)
             }
     if (taken && !(a->flags & TR_ACT_SLOT_DEAD))
         tr_slot_take_n(tr_slots_get(&p->node->slots, a->addr.slot), taken);
-    for (uint32_t i = 0; i < batch && !(a->flags & TR_ACT_EXITING); i++) {
+    // Only what was there when the run began (k messages): what the actor
+    // sends itself meanwhile waits for its next run, after the others had
+    // theirs. A sender that tells itself "continue" cannot starve the
+    // receivers it is filling.
+    for (uint32_t i = 0; i < k && !(a->flags & TR_ACT_EXITING); i++) {
         troupe_msg *m = a->mb_head;
         if (!m || !(a->flags & TR_ACT_STARTED))
             break;

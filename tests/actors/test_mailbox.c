@@ -27,7 +27,10 @@ START_TEST(full_mailbox_refuses_tell)
     tr_gate entered, release;
     tr_gate_init(&entered);
     tr_gate_init(&release);
-    tr_echo_state st = {&entered, &release, 0};
+    // Static: the actor may still count a late message after the test
+    // returned (messages from different senders may come in any order).
+    static tr_echo_state st;
+    st = (tr_echo_state){&entered, &release, 0};
     troupe_actor_spec s = tr_echo_spec(TROUPE_ISOLATED, &st);
     s.mailbox_bound = 2;
     troupe_addr a;
@@ -140,14 +143,17 @@ static int pump_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
 
 START_TEST(order_holds_per_sender_across_loops_and_threads)
 {
-    sink sk = {{0}, 0, 0};
+    static sink sk;
+    sk = (sink){{0}, 0, 0};
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = sink_handler;
     s.state = &sk;
     s.loop = TROUPE_LOOP(0);
     troupe_addr to;
     TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &to));
-    pump pumps[3] = {{to, 0, 2000}, {to, 1, 2000}, {to, 2, 2000}};
+    static pump pumps[3];
+    for (int i = 0; i < 3; i++)
+        pumps[i] = (pump){to, i, 2000};
     troupe_addr pa[3];
     for (int i = 0; i < 3; i++) {
         troupe_actor_spec ps = troupe_actor_spec_default();

@@ -130,7 +130,8 @@ static void order(troupe_addr w, const char *what, troupe_addr who)
 
 START_TEST(link_propagates_crash_to_untrapped_peer)
 {
-    watcher w = {troupe_client_addr(cl), 0, 0};
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 0, 0};
     troupe_addr wa = spawn_watcher(&w, 0);
     troupe_addr victim = tr_spawn_echo(node, TROUPE_SHARED, NULL);
     order(wa, "link", victim);
@@ -149,7 +150,8 @@ END_TEST
 
 START_TEST(trapping_peer_gets_exit_message_and_lives)
 {
-    watcher w = {troupe_client_addr(cl), 1, 0};
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 1, 0};
     troupe_addr wa = spawn_watcher(&w, 1);
     troupe_addr victim = tr_spawn_echo(node, TROUPE_ISOLATED, NULL);
     order(wa, "link", victim);
@@ -169,7 +171,8 @@ END_TEST
 
 START_TEST(normal_exit_does_not_kill_linked_peer)
 {
-    watcher w = {troupe_client_addr(cl), 0, 0};
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 0, 0};
     troupe_addr wa = spawn_watcher(&w, 0);
     troupe_addr other = tr_spawn_echo(node, TROUPE_SHARED, NULL);
     order(wa, "link", other);
@@ -187,7 +190,8 @@ END_TEST
 
 START_TEST(link_to_dead_actor_kills_linker_with_edead)
 {
-    watcher w = {troupe_client_addr(cl), 0, 0};
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 0, 0};
     troupe_addr wa = spawn_watcher(&w, 1);
     troupe_addr gone = tr_spawn_echo(node, TROUPE_SHARED, NULL);
     TR_CK_OK(troupe_node_stop_actor(node, gone, 0));
@@ -206,7 +210,8 @@ END_TEST
 
 START_TEST(demonitor_means_no_down_message)
 {
-    watcher w = {troupe_client_addr(cl), 0, 0};
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 0, 0};
     troupe_addr wa = spawn_watcher(&w, 0);
     troupe_addr t = tr_spawn_echo(node, TROUPE_SHARED, NULL);
     order(wa, "monitor", t);
@@ -223,7 +228,8 @@ END_TEST
 
 START_TEST(unlinked_peer_survives_crash)
 {
-    watcher w = {troupe_client_addr(cl), 0, 0};
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 0, 0};
     troupe_addr wa = spawn_watcher(&w, 1);
     troupe_addr victim = tr_spawn_echo(node, TROUPE_SHARED, NULL);
     order(wa, "link", victim);
@@ -240,7 +246,8 @@ END_TEST
 
 START_TEST(exit_ends_actor_with_its_reason)
 {
-    watcher w = {troupe_client_addr(cl), 0, 0};
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 0, 0};
     troupe_addr wa = spawn_watcher(&w, 0);
     uint64_t ref;
     TR_CK_OK(troupe_client_monitor(cl, wa, &ref));

@@ -186,7 +186,9 @@ START_TEST(isolated_actor_blocks_only_itself)
     tr_gate entered, release;
     tr_gate_init(&entered);
     tr_gate_init(&release);
-    where iso = {0, &entered, &release}, light = {0, NULL, NULL};
+    static where iso, light;
+    iso = (where){0, &entered, &release};
+    light = (where){0, NULL, NULL};
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = where_handler;
     s.state = &iso;
@@ -249,7 +251,8 @@ static int parent_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
 
 START_TEST(actor_spawns_children_sync_on_its_loop_async_elsewhere)
 {
-    parent p = {.report = troupe_client_addr(cl)};
+    static parent p;
+    p = (parent){.report = troupe_client_addr(cl)};
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = parent_handler;
     s.state = &p;

@@ -93,7 +93,10 @@ START_TEST(blocked_target_times_out_at_deadline_then_reply_is_late)
     tr_gate entered, release;
     tr_gate_init(&entered);
     tr_gate_init(&release);
-    tr_echo_state st = {&entered, &release, 0};
+    // Static: the actor may still count a late message after the test
+    // returned (messages from different senders may come in any order).
+    static tr_echo_state st;
+    st = (tr_echo_state){&entered, &release, 0};
     troupe_addr a = tr_spawn_echo(node, TROUPE_ISOLATED, &st);
     TR_CK_OK(troupe_client_tell(cl, a, "block", NULL));
     tr_gate_wait(&entered, 5000, "the handler to block");
@@ -175,7 +178,8 @@ static void check_proxy(int backend_loop, troupe_placement backend_where)
     troupe_actor_spec e = tr_echo_spec(backend_where, NULL);
     e.loop = backend_where == TROUPE_SHARED ? TROUPE_LOOP(backend_loop)
                                             : TROUPE_LOOP_AUTO;
-    proxy p = {.n = 0};
+    static proxy p;
+    p = (proxy){.n = 0};
     TR_CK_OK(troupe_node_spawn(node, &e, troupe_deadline_in(5000), &p.backend));
     troupe_addr px = spawn_proxy(&p, 0, TROUPE_SHARED);
     troupe_msg *r = NULL;
@@ -211,7 +215,8 @@ END_TEST
 
 START_TEST(request_to_dead_backend_is_edead_through_proxy)
 {
-    proxy p = {.backend = tr_spawn_echo(node, TROUPE_SHARED, NULL)};
+    static proxy p;
+    p = (proxy){.backend = tr_spawn_echo(node, TROUPE_SHARED, NULL)};
     troupe_addr px = spawn_proxy(&p, 1, TROUPE_SHARED);
     troupe_msg *r = NULL;
     TR_CK_ERR(
@@ -238,7 +243,9 @@ START_TEST(deadline_travels_through_three_hops)
 {
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = deadline_probe;
-    proxy p1 = {0}, p2 = {0};
+    static proxy p1, p2;
+    p1 = (proxy){0};
+    p2 = (proxy){0};
     TR_CK_OK(
         troupe_node_spawn(node, &s, troupe_deadline_in(5000), &p2.backend));
     p1.backend = spawn_proxy(&p2, 1, TROUPE_SHARED);
@@ -272,8 +279,12 @@ START_TEST(proxy_stopped_mid_request_still_answers_its_caller)
     tr_gate entered, release;
     tr_gate_init(&entered);
     tr_gate_init(&release);
-    tr_echo_state st = {&entered, &release, 0};
-    proxy p = {.backend = tr_spawn_echo(node, TROUPE_ISOLATED, &st)};
+    // Static: the actor may still count a late message after the test
+    // returned (messages from different senders may come in any order).
+    static tr_echo_state st;
+    st = (tr_echo_state){&entered, &release, 0};
+    static proxy p;
+    p = (proxy){.backend = tr_spawn_echo(node, TROUPE_ISOLATED, &st)};
     TR_CK_OK(troupe_client_tell(cl, p.backend, "block", NULL));
     tr_gate_wait(&entered, 5000, "the backend to block");
     troupe_addr px = spawn_proxy(&p, 0, TROUPE_SHARED);
@@ -350,8 +361,12 @@ START_TEST(canceled_request_ends_once_with_ecanceled)
     tr_gate entered, release;
     tr_gate_init(&entered);
     tr_gate_init(&release);
-    tr_echo_state st = {&entered, &release, 0};
-    asker a = {.slow = tr_spawn_echo(node, TROUPE_ISOLATED, &st)};
+    // Static: the actor may still count a late message after the test
+    // returned (messages from different senders may come in any order).
+    static tr_echo_state st;
+    st = (tr_echo_state){&entered, &release, 0};
+    static asker a;
+    a = (asker){.slow = tr_spawn_echo(node, TROUPE_ISOLATED, &st)};
     TR_CK_OK(troupe_client_tell(cl, a.slow, "block", NULL));
     tr_gate_wait(&entered, 5000, "the handler to block");
     troupe_actor_spec s = troupe_actor_spec_default();
@@ -381,7 +396,8 @@ START_TEST(tell_and_request_by_name_from_an_actor)
     e.loop = TROUPE_LOOP(1);
     troupe_addr ea;
     TR_CK_OK(troupe_node_spawn(node, &e, troupe_deadline_in(5000), &ea));
-    asker a = {0};
+    static asker a;
+    a = (asker){0};
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = asker_handler;
     s.state = &a;

@@ -88,7 +88,8 @@ static int64_t next_tick(const char *tag, uint64_t *id)
 
 START_TEST(one_shot_timer_fires_once_after_its_delay)
 {
-    ticker t = {troupe_client_addr(cl), 0, 0, 0};
+    static ticker t;
+    t = (ticker){troupe_client_addr(cl), 0, 0, 0};
     troupe_addr a = spawn_ticker(&t);
     uint64_t id = start(a, 30, 0), got = 0;
     ck_assert_int_ge(next_tick("tick", &got), 30);
@@ -101,7 +102,8 @@ END_TEST
 
 START_TEST(periodic_timer_keeps_its_period)
 {
-    ticker t = {troupe_client_addr(cl), 0, 0, 0};
+    static ticker t;
+    t = (ticker){troupe_client_addr(cl), 0, 0, 0};
     troupe_addr a = spawn_ticker(&t);
     uint64_t got;
     start(a, 10, 10);
@@ -112,7 +114,8 @@ END_TEST
 
 START_TEST(canceled_timer_never_fires)
 {
-    ticker t = {troupe_client_addr(cl), 0, 0, 0};
+    static ticker t;
+    t = (ticker){troupe_client_addr(cl), 0, 0, 0};
     troupe_addr a = spawn_ticker(&t);
     t.started = troupe_now();
     TR_CK_OK(troupe_client_tell(cl, a, "start-and-cancel", NULL));
@@ -124,7 +127,8 @@ END_TEST
 
 START_TEST(timers_end_with_their_actor)
 {
-    ticker t = {troupe_client_addr(cl), 0, 0, 0};
+    static ticker t;
+    t = (ticker){troupe_client_addr(cl), 0, 0, 0};
     troupe_addr a = spawn_ticker(&t);
     start(a, 5, 5);
     uint64_t got;
