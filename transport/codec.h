@@ -2,9 +2,10 @@
 //
 // The msgpack codec of message bodies, transport layer: a bounded validator
 // that walks bytes before anything is allocated, the format-string packer
-// (on msgpack-c's msgpack_packer) and the format-string reader (a zero-copy
-// cursor over validated bytes). See include/troupe/msg.h for the format
-// language. Knows nothing of actors or envelopes.
+// (small encodings written directly, byte for byte as msgpack-c's
+// msgpack_packer writes them, which packs the rest) and the format-string
+// reader (a zero-copy cursor over validated bytes). See include/troupe/msg.h
+// for the format language. Knows nothing of actors or envelopes.
 #ifndef TR_CODEC_H
 #define TR_CODEC_H
 

@@ -26,6 +26,7 @@ enum {
     S_EXT,
     S_ARRAY,
     S_MAP,
+    S_NONE, // the reserved byte 0xc1
 };
 
 // One decoded header, and for scalars and blobs the value itself.
@@ -38,130 +39,157 @@ typedef struct s_obj {
     uint32_t len;        // S_STR, S_BIN, S_EXT: bytes; S_ARRAY, S_MAP: count
 } s_obj;
 
+// What each format byte is: one table lookup, where a strchr() per letter
+// showed up in profiles of message streams.
+enum {
+    S_BAD = 0, // not in the language (NUL included)
+    S_SKIP,    // spaces and the separators ',' and ':'
+    S_SCALAR,  // a letter that reads one value
+    S_OPEN,    // '[' or '{'
+};
+
+// clang-format off
+static const uint8_t s_class[256] = {
+    [' '] = S_SKIP, [','] = S_SKIP, [':'] = S_SKIP,
+    ['\t'] = S_SKIP, ['\n'] = S_SKIP, ['\r'] = S_SKIP,
+    ['n'] = S_SCALAR, ['b'] = S_SCALAR, ['i'] = S_SCALAR, ['I'] = S_SCALAR,
+    ['u'] = S_SCALAR, ['U'] = S_SCALAR, ['d'] = S_SCALAR, ['s'] = S_SCALAR,
+    ['S'] = S_SCALAR, ['y'] = S_SCALAR, ['r'] = S_SCALAR, ['*'] = S_SCALAR,
+    ['['] = S_OPEN, ['{'] = S_OPEN,
+};
+// clang-format on
+
+static const char *s_skip_ignored(const char *f)
+{
+    while (s_class[(uint8_t)*f] == S_SKIP)
+        f++;
+    return f;
+}
+
+// Arrays whose shape the format check keeps for the reading pass; later
+// ones (rare) are measured again when they are read.
+#define S_ARRAYS 16
+
 // One tr_read_fmt() call in progress.
 typedef struct s_reader {
     const uint8_t *p; // the object's bytes
     size_t n;         // their count
     va_list *ap;      // the caller's outputs
+    size_t arrays;    // `[` met so far, in format order
+    // 2 * items + 1 if the last is a `*`, of the first S_ARRAYS arrays
+    size_t shape[S_ARRAYS];
 } s_reader;
 
-static uint64_t s_load(const uint8_t *p, size_t width)
+// Big-endian unsigned of width w (1, 2, 4 or 8) at p. Spelled out per
+// width, compilers load and byte-swap in one go.
+static uint64_t s_load(const uint8_t *p, size_t w)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < width; i++)
-        v = (v << 8) | p[i];
-    return v;
+    if (w < 4)
+        return w == 1 ? p[0] : (uint64_t)p[0] << 8 | p[1];
+    uint64_t v = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 |
+                 (uint64_t)p[2] << 8 | p[3];
+    return w == 4 ? v : v << 32 | s_load(p + 4, 4);
 }
 
-// Take `width` big-endian bytes at *at into *v.
-static int s_field(const s_reader *r, size_t *at, size_t width, uint64_t *v)
-{
-    if (r->n - *at < width)
-        return TROUPE_EBADMSG;
-    *v = s_load(r->p + *at, width);
-    *at += width;
-    return 0;
-}
-
-// Take a blob payload of len bytes at *at.
-static int s_payload(const s_reader *r, size_t *at, uint64_t len, s_obj *o)
-{
-    if (r->n - *at < len)
-        return TROUPE_EBADMSG;
-    o->data = r->p + *at;
-    o->len = (uint32_t)len;
-    *at += (size_t)len;
-    return 0;
-}
+// The header bytes 0xc0..0xdf: type (S_NONE: 0xc1, never used), width of
+// the field after the byte (a value, or a length or count), and bytes of a
+// blob beyond that length (ext's type byte; fixext's whole payload).
+// clang-format off
+static const struct {
+    uint8_t type, width, extra;
+} s_heads[32] = {
+    {S_NIL, 0, 0}, {S_NONE, 0, 0}, {S_BOOL, 0, 0}, {S_BOOL, 0, 0},
+    {S_BIN, 1, 0}, {S_BIN, 2, 0}, {S_BIN, 4, 0},
+    {S_EXT, 1, 1}, {S_EXT, 2, 1}, {S_EXT, 4, 1},
+    {S_FLOAT, 4, 0}, {S_FLOAT, 8, 0},
+    {S_UINT, 1, 0}, {S_UINT, 2, 0}, {S_UINT, 4, 0}, {S_UINT, 8, 0},
+    {S_INT, 1, 0}, {S_INT, 2, 0}, {S_INT, 4, 0}, {S_INT, 8, 0},
+    {S_EXT, 0, 2}, {S_EXT, 0, 3}, {S_EXT, 0, 5}, {S_EXT, 0, 9}, {S_EXT, 0, 17},
+    {S_STR, 1, 0}, {S_STR, 2, 0}, {S_STR, 4, 0},
+    {S_ARRAY, 2, 0}, {S_ARRAY, 4, 0}, {S_MAP, 2, 0}, {S_MAP, 4, 0},
+};
+// clang-format on
 
 // Decode the header at *pos into o and move past it: past the whole value
-// for scalars and blobs, to the first item for containers.
+// for scalars and blobs, to the first item for containers. The type byte is
+// decoded once, by range or by table, then one switch takes what follows.
 static int s_head(const s_reader *r, size_t *pos, s_obj *o)
 {
     size_t at = *pos;
-    uint64_t v = 0;
-    int rc = 0;
     if (at >= r->n)
         return TROUPE_EBADMSG;
-    uint8_t c = r->p[at++];
-    memset(o, 0, sizeof *o);
-    if (c <= 0x7f) {
-        o->type = S_UINT;
+    const uint8_t *p = r->p + at + 1;
+    size_t left = r->n - at - 1; // bytes after the type byte
+    uint8_t c = p[-1];
+    size_t w = 0;
+    uint64_t len = 0, v = 0;
+    o->data = NULL; // nil reads as (NULL, 0) in `s`
+    o->len = 0;
+    if (c <= 0x7f || c >= 0xe0) { // positive and negative fixint
+        o->type = c <= 0x7f ? S_UINT : S_INT;
         o->u = c;
-    } else if (c >= 0xe0) {
-        o->type = S_INT;
         o->i = (int64_t)c - 256;
-    } else if (c <= 0x9f) {
-        o->type = c <= 0x8f ? S_MAP : S_ARRAY;
-        o->len = c & 0x0f;
-    } else if (c <= 0xbf) {
-        o->type = S_STR;
-        rc = s_payload(r, &at, c & 0x1f, o);
-    } else if (c == 0xc0) {
-        o->type = S_NIL;
-    } else if (c == 0xc2 || c == 0xc3) {
-        o->type = S_BOOL;
-        o->u = c == 0xc3;
-    } else if (c >= 0xc4 && c <= 0xc6) {
-        o->type = S_BIN;
-        if ((rc = s_field(r, &at, (size_t)1 << (c - 0xc4), &v)) == 0)
-            rc = s_payload(r, &at, v, o);
-    } else if (c >= 0xc7 && c <= 0xc9) {
-        o->type = S_EXT;
-        if ((rc = s_field(r, &at, (size_t)1 << (c - 0xc7), &v)) == 0)
-            rc = s_payload(r, &at, v + 1, o); // the type byte, then data
-    } else if (c == 0xca) {
-        float f;
-        uint32_t bits;
-        o->type = S_FLOAT;
-        if ((rc = s_field(r, &at, 4, &v)) == 0) {
-            bits = (uint32_t)v;
-            memcpy(&f, &bits, sizeof f);
-            o->d = f;
-        }
-    } else if (c == 0xcb) {
-        o->type = S_FLOAT;
-        if ((rc = s_field(r, &at, 8, &v)) == 0)
-            memcpy(&o->d, &v, sizeof o->d);
-    } else if (c >= 0xcc && c <= 0xcf) {
-        o->type = S_UINT;
-        rc = s_field(r, &at, (size_t)1 << (c - 0xcc), &o->u);
-    } else if (c >= 0xd0 && c <= 0xd3) {
-        size_t width = (size_t)1 << (c - 0xd0);
-        o->type = S_INT;
-        if ((rc = s_field(r, &at, width, &v)) == 0 && width == 8) {
-            memcpy(&o->i, &v, sizeof o->i);
-        } else if (rc == 0) {
-            o->i = (int64_t)v;
-            if (v >> (8 * width - 1)) // negative: sign-extend
-                o->i -= (int64_t)1 << (8 * width);
-        }
-    } else if (c >= 0xd4 && c <= 0xd8) {
-        o->type = S_EXT;
-        rc = s_payload(r, &at, 1 + ((uint64_t)1 << (c - 0xd4)), o);
-    } else if (c >= 0xd9 && c <= 0xdb) {
-        o->type = S_STR;
-        if ((rc = s_field(r, &at, (size_t)1 << (c - 0xd9), &v)) == 0)
-            rc = s_payload(r, &at, v, o);
-    } else if (c >= 0xdc) {
-        // 0xdc, 0xdd: array 16/32; 0xde, 0xdf: map 16/32
-        o->type = c <= 0xdd ? S_ARRAY : S_MAP;
-        rc = s_field(r, &at, (size_t)2 << ((c - 0xdc) & 1), &v);
-        o->len = (uint32_t)v;
-    } else {
-        return TROUPE_EBADMSG; // 0xc1
+        *pos = at + 1;
+        return 0;
     }
-    if (rc < 0)
-        return rc;
-    *pos = at;
+    if (c <= 0xbf) { // fixmap, fixarray, fixstr: the count inside
+        o->type = c <= 0x8f ? S_MAP : c <= 0x9f ? S_ARRAY : S_STR;
+        v = c & (c <= 0x9f ? 0x0f : 0x1f);
+    } else {
+        o->type = s_heads[c - 0xc0].type;
+        w = s_heads[c - 0xc0].width;
+        len = s_heads[c - 0xc0].extra;
+        if (left < w || o->type == S_NONE)
+            return TROUPE_EBADMSG;
+        if (w > 0)
+            v = s_load(p, w);
+    }
+    switch (o->type) {
+    case S_UINT:
+        o->u = v;
+        break;
+    case S_INT: { // sign-extend the low 8 * w bits, no overflow on the way
+        uint64_t sign = (uint64_t)1 << (8 * w - 1), x = (v ^ sign) - sign;
+        memcpy(&o->i, &x, sizeof o->i);
+        break;
+    }
+    case S_FLOAT: {
+        uint32_t bits = (uint32_t)v;
+        float f; // float 32 widens to double exactly
+        memcpy(&f, &bits, sizeof f);
+        o->d = f;
+        if (w == 8)
+            memcpy(&o->d, &v, sizeof o->d);
+        break;
+    }
+    case S_BOOL:
+        o->u = c == 0xc3;
+        break;
+    case S_ARRAY:
+    case S_MAP:
+        o->len = (uint32_t)v;
+        break;
+    case S_STR:
+    case S_BIN:
+    case S_EXT:
+        len += v;
+        if (left - w < len)
+            return TROUPE_EBADMSG;
+        o->data = p + w;
+        o->len = (uint32_t)len;
+        w += (size_t)len;
+        break;
+    default: // nil
+        break;
+    }
+    *pos = at + 1 + w;
     return 0;
 }
 
-// Move *pos past one whole object. A counter of pending objects is enough
-// to skip: no stack, no recursion.
-static int s_skip(const s_reader *r, size_t *pos)
+// Move *pos past `pending` whole objects. A counter of pending objects is
+// enough to skip: no stack, no recursion.
+static int s_skip(const s_reader *r, size_t *pos, uint64_t pending)
 {
-    uint64_t pending = 1;
     while (pending > 0) {
         s_obj o;
         int rc = s_head(r, pos, &o);
@@ -176,60 +204,68 @@ static int s_skip(const s_reader *r, size_t *pos)
     return 0;
 }
 
-static bool s_ignored(char c)
+// The shape (see s_reader) of the array whose items start at f, for arrays
+// past the first S_ARRAYS. The format is already checked.
+static size_t s_shape(const char *f)
 {
-    return c == ' ' || c == ',' || c == ':' || c == '\t' || c == '\n' ||
-           c == '\r';
-}
-
-static const char *s_skip_ignored(const char *f)
-{
-    while (s_ignored(*f))
-        f++;
-    return f;
-}
-
-static bool s_scalar(char c)
-{
-    return c != '\0' && strchr("nbiIuUdsSyr*", c) != NULL;
-}
-
-// Check the format value at *fp and move past it: 0 or TROUPE_EINVAL.
-static int s_check(const char **fp, uint32_t depth)
-{
-    const char *f = s_skip_ignored(*fp);
-    char c = *f;
-    if (s_scalar(c)) {
-        *fp = f + 1;
-        return 0;
+    size_t items = 0, nest = 0;
+    bool more = false;
+    for (; nest > 0 || *f != ']'; f++) {
+        if (nest == 0 && s_class[(uint8_t)*f] >= S_SCALAR) {
+            items++;
+            more = *f == '*';
+        }
+        if (*f == '[' || *f == '{')
+            nest++;
+        else if (*f == ']' || *f == '}')
+            nest--;
     }
+    return 2 * items + more;
+}
+
+// Check the format value at f: returns the format past it, or NULL if it is
+// bad (TROUPE_EINVAL). Notes the shapes of the first arrays.
+static const char *s_check(s_reader *r, const char *f, uint32_t depth)
+{
+    f = s_skip_ignored(f);
+    char c = *f;
+    if (s_class[(uint8_t)c] == S_SCALAR)
+        return f + 1;
     // The format is the programmer's, but bound the recursion anyway.
-    if ((c != '[' && c != '{') || depth >= TR_MAX_DEPTH_CAP)
-        return TROUPE_EINVAL;
+    if (s_class[(uint8_t)c] != S_OPEN || depth >= TR_MAX_DEPTH_CAP)
+        return NULL;
+    size_t at = c == '[' ? r->arrays++ : 0;
     char close = c == '[' ? ']' : '}';
-    for (f++;;) {
+    size_t items = 0;
+    bool more = false;
+    for (f++;; items++) {
         f = s_skip_ignored(f);
         if (*f == close)
             break;
         if (c == '{') {
             if (*f++ != 's')
-                return TROUPE_EINVAL; // keys are strings
+                return NULL; // keys are strings
             f = s_skip_ignored(f);
             if (*f == '?')
                 f++;
+            f = s_skip_ignored(f);
         }
-        int rc = s_check(&f, depth + 1);
-        if (rc < 0)
-            return rc;
+        more = *f == '*';
+        if (s_class[(uint8_t)*f] == S_SCALAR)
+            f++; // no call for the common case
+        else if ((f = s_check(r, f, depth + 1)) == NULL)
+            return NULL;
     }
-    *fp = f + 1;
-    return 0;
+    if (c == '[' && at < S_ARRAYS)
+        r->shape[at] = 2 * items + more;
+    return f + 1;
 }
 
 // Consume the arguments of the format value at *fp without writing to them:
 // an optional key that is missing. The format is already checked.
-static void s_skip_args(const char **fp, va_list *ap)
+static void s_skip_args(s_reader *r, const char **fp)
 {
+    va_list *ap = r->ap;
     const char *f = s_skip_ignored(*fp);
     char c = *f++;
     switch (c) {
@@ -266,6 +302,8 @@ static void s_skip_args(const char **fp, va_list *ap)
         break;
     case '[':
     case '{':
+        if (c == '[')
+            r->arrays++; // keep the shapes in step
         for (;;) {
             f = s_skip_ignored(f);
             if (*f == ']' || *f == '}') {
@@ -279,7 +317,7 @@ static void s_skip_args(const char **fp, va_list *ap)
                 if (*f == '?')
                     f++;
             }
-            s_skip_args(&f, ap);
+            s_skip_args(r, &f);
         }
         break;
     default: // 'n', '*': no arguments
@@ -288,61 +326,17 @@ static void s_skip_args(const char **fp, va_list *ap)
     *fp = f;
 }
 
-// o's integer value if it lies in [lo, hi].
-static int s_signed(const s_obj *o, int64_t lo, int64_t hi, int64_t *v)
-{
-    if (o->type == S_UINT && o->u <= (uint64_t)hi)
-        *v = (int64_t)o->u;
-    else if (o->type == S_INT && o->i >= lo && o->i <= hi)
-        *v = o->i;
-    else
-        return TROUPE_ETYPE;
-    return 0;
-}
-
-// o's integer value if it lies in [0, hi].
-static int s_unsigned(const s_obj *o, uint64_t hi, uint64_t *v)
-{
-    if (o->type == S_UINT && o->u <= hi)
-        *v = o->u;
-    else if (o->type == S_INT && o->i >= 0 && (uint64_t)o->i <= hi)
-        *v = (uint64_t)o->i;
-    else
-        return TROUPE_ETYPE;
-    return 0;
-}
-
 static int s_read_value(s_reader *r, const char **fp, size_t *pos);
 
 // Read the array at *pos with the format `[ ... ]` at *fp.
 static int s_read_array(s_reader *r, const char **fp, size_t *pos)
 {
-    // Count the format's items; a last `*` means "and possibly more".
+    // The format's items; a last `*` means "and possibly more".
     const char *f = *fp + 1;
-    size_t want = 0;
-    bool more = false;
-    for (const char *g = f;;) {
-        g = s_skip_ignored(g);
-        if (*g == ']')
-            break;
-        more = *g == '*';
-        want++;
-        if (*g == '[' || *g == '{') {
-            // Only the count matters here: step over the nested value.
-            size_t nest = 0;
-            do {
-                if (*g == '[' || *g == '{')
-                    nest++;
-                else if (*g == ']' || *g == '}')
-                    nest--;
-                g++;
-            } while (nest > 0);
-        } else {
-            g++;
-        }
-    }
-    if (more)
-        want--;
+    size_t at = r->arrays++;
+    size_t shape = at < S_ARRAYS ? r->shape[at] : s_shape(f);
+    bool more = shape & 1;
+    size_t want = shape / 2 - more;
 
     s_obj o;
     int rc = s_head(r, pos, &o);
@@ -353,9 +347,8 @@ static int s_read_array(s_reader *r, const char **fp, size_t *pos)
     for (size_t i = 0; i < want; i++)
         if ((rc = s_read_value(r, &f, pos)) < 0)
             return rc;
-    for (size_t i = want; i < o.len; i++)
-        if ((rc = s_skip(r, pos)) < 0)
-            return rc;
+    if ((rc = s_skip(r, pos, o.len - want)) < 0)
+        return rc;
     f = s_skip_ignored(f);
     if (more)
         f = s_skip_ignored(f + 1);
@@ -382,7 +375,7 @@ static int s_find(const s_reader *r, size_t entries, uint32_t count,
             return 1;
         }
         at = key_at;
-        if ((rc = s_skip(r, &at)) < 0 || (rc = s_skip(r, &at)) < 0)
+        if ((rc = s_skip(r, &at, 2)) < 0) // the key and its value
             return rc;
     }
     return 0;
@@ -392,7 +385,6 @@ static int s_find(const s_reader *r, size_t entries, uint32_t count,
 static int s_read_map(s_reader *r, const char **fp, size_t *pos)
 {
     const char *f = *fp + 1;
-    size_t start = *pos;
     s_obj o;
     int rc = s_head(r, pos, &o);
     if (rc < 0)
@@ -419,15 +411,15 @@ static int s_read_map(s_reader *r, const char **fp, size_t *pos)
         if (rc > 0)
             rc = s_read_value(r, &f, &value);
         else if (optional)
-            s_skip_args(&f, r->ap);
+            s_skip_args(r, &f);
         else
             return TROUPE_ETYPE;
         if (rc < 0)
             return rc;
     }
     *fp = f + 1;
-    *pos = start;
-    return s_skip(r, pos);
+    // *pos is still at the entries: step over them, not the header again.
+    return s_skip(r, pos, 2 * (uint64_t)o.len);
 }
 
 // Write a (pointer, length) pair of outputs.
@@ -461,44 +453,47 @@ static int s_copy_str(va_list *ap, const s_obj *o)
     return 0;
 }
 
-// Read the integer o into the output for format letter c (i I u U).
+// Read the integer o into the output for format letter c (i I u U), range
+// checked into its C type: [lo, hi], lo 0 for the unsigned letters.
 static int s_put_int(va_list *ap, char c, const s_obj *o)
 {
-    int64_t i = 0;
-    uint64_t u = 0;
-    int rc;
+    int64_t lo = c == 'i' ? INT_MIN : c == 'I' ? INT64_MIN : 0;
+    uint64_t hi = c == 'i'   ? INT_MAX
+                  : c == 'I' ? INT64_MAX
+                  : c == 'u' ? UINT_MAX
+                             : UINT64_MAX;
+    bool ok = o->type == S_UINT ? o->u <= hi
+                                : o->type == S_INT && o->i >= lo &&
+                                      (o->i < 0 || (uint64_t)o->i <= hi);
+    int rc = ok ? 0 : TROUPE_ETYPE;
+    // When ok, both views hold the value (the mask keeps the conversion of
+    // an out-of-range value, then unused, well defined).
+    uint64_t u = o->type == S_INT ? (uint64_t)o->i : o->u;
+    int64_t i = o->type == S_INT ? o->i : (int64_t)(u & INT64_MAX);
     switch (c) {
     case 'i': {
         int *out = va_arg(*ap, int *);
-        if (out == NULL)
-            return TROUPE_EINVAL;
-        if ((rc = s_signed(o, INT_MIN, INT_MAX, &i)) == 0)
+        if (out != NULL && ok)
             *out = (int)i;
-        return rc;
+        return out == NULL ? TROUPE_EINVAL : rc;
     }
     case 'I': {
         int64_t *out = va_arg(*ap, int64_t *);
-        if (out == NULL)
-            return TROUPE_EINVAL;
-        if ((rc = s_signed(o, INT64_MIN, INT64_MAX, &i)) == 0)
+        if (out != NULL && ok)
             *out = i;
-        return rc;
+        return out == NULL ? TROUPE_EINVAL : rc;
     }
     case 'u': {
         unsigned *out = va_arg(*ap, unsigned *);
-        if (out == NULL)
-            return TROUPE_EINVAL;
-        if ((rc = s_unsigned(o, UINT_MAX, &u)) == 0)
+        if (out != NULL && ok)
             *out = (unsigned)u;
-        return rc;
+        return out == NULL ? TROUPE_EINVAL : rc;
     }
     default: {
         uint64_t *out = va_arg(*ap, uint64_t *);
-        if (out == NULL)
-            return TROUPE_EINVAL;
-        if ((rc = s_unsigned(o, UINT64_MAX, &u)) == 0)
+        if (out != NULL && ok)
             *out = u;
-        return rc;
+        return out == NULL ? TROUPE_EINVAL : rc;
     }
     }
 }
@@ -514,10 +509,10 @@ static int s_read_value(s_reader *r, const char **fp, size_t *pos)
     }
     *fp = f + 1;
     if (c == '*')
-        return s_skip(r, pos);
+        return s_skip(r, pos, 1);
     size_t start = *pos;
     if (c == 'r') {
-        int rc = s_skip(r, pos);
+        int rc = s_skip(r, pos, 1);
         return rc < 0 ? rc : s_put_bytes(r->ap, r->p + start, *pos - start);
     }
 
@@ -572,14 +567,18 @@ int tr_read_fmt(const uint8_t *p, size_t n, const char *fmt, va_list *ap)
     // An absent body reads as nil.
     static const uint8_t nil[1] = {0xc0};
 
-    if (fmt == NULL || *s_skip_ignored(fmt) == '\0')
+    if (fmt == NULL)
         return 0;
-    const char *f = fmt;
-    int rc = s_check(&f, 0);
-    if (rc == 0 && *s_skip_ignored(f) != '\0')
-        rc = TROUPE_EINVAL; // more than one top-level value
-    if (rc < 0)
-        return rc;
+    const char *f = s_skip_ignored(fmt);
+    if (*f == '\0')
+        return 0;
+    // Check all of the format before taking a single argument. Fields are
+    // set one by one: zeroing the shapes too costs a `rep stos`.
+    s_reader r;
+    r.arrays = 0;
+    const char *end = s_check(&r, f, 0);
+    if (end == NULL || *s_skip_ignored(end) != '\0')
+        return TROUPE_EINVAL; // or more than one top-level value
     if (n == 0) {
         p = nil;
         n = sizeof nil;
@@ -587,8 +586,10 @@ int tr_read_fmt(const uint8_t *p, size_t n, const char *fmt, va_list *ap)
     if (p == NULL)
         return TROUPE_EINVAL;
 
-    s_reader r = {.p = p, .n = n, .ap = ap};
+    r.p = p;
+    r.n = n;
+    r.ap = ap;
+    r.arrays = 0;
     size_t pos = 0;
-    f = fmt;
     return s_read_value(&r, &f, &pos);
 }
