@@ -106,7 +106,6 @@ enum tr_actor_flag {
     TR_ACT_EXITING = 16,    // will end after the current callback
     TR_ACT_CLIENT = 32,     // the identity of a client handle: no handler
     TR_ACT_OWNS_STATE = 64, // state is inline and freed with the actor
-    TR_ACT_ROOT = 128,      // spawned with troupe_node_spawn
     TR_ACT_SLOT_DEAD = 256, // its slot was killed already (ending)
 };
 

@@ -180,20 +180,3 @@ int tr_sock_recv_ptrs(void *sock, void **v, size_t *n, int flags)
         TR_HANDOFF_ACQUIRE(v[i]);
     return 0;
 }
-
-int tr_sock_recv_ptr(void *sock, void **p, int flags)
-{
-    for (;;) {
-        void *v = NULL;
-        int n = zmq_recv(sock, &v, sizeof v, flags);
-        if (n == (int)sizeof v) {
-            TR_HANDOFF_ACQUIRE(v);
-            *p = v;
-            return 0;
-        }
-        if (n >= 0)
-            return TROUPE_EBADMSG;
-        if (zmq_errno() != EINTR)
-            return tr_err_zmq();
-    }
-}

@@ -41,9 +41,6 @@ int tr_sock_connect(void *sock, const char *endpoint);
 // Hand a pointer to another thread over an inproc socket. flags: 0 or
 // ZMQ_DONTWAIT. Returns 0 or a TROUPE_E* code (TROUPE_EAGAIN).
 int tr_sock_send_ptr(void *sock, void *p, int flags);
-// Receive one pointer. Returns 0 and *p, TROUPE_EAGAIN, or a code.
-// A frame that is not a pointer's size is TROUPE_EBADMSG (and dropped).
-int tr_sock_recv_ptr(void *sock, void **p, int flags);
 
 // Hand n pointers over in one zmq message (one wake-up, one syscall at
 // most, for a whole batch). flags as for tr_sock_send_ptr.
