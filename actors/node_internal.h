@@ -178,6 +178,7 @@ struct tr_port {
     tr_outbox *out;              // indexed by port id
     uint32_t n_out;              // entries in out
     int batch_sends;             // batch outgoing messages (loops, gateway)
+    long rcvtimeo;               // ZMQ_RCVTIMEO now set on the inbox
     uint32_t *dirty;             // ids of outboxes with a batch waiting
     uint32_t n_dirty, cap_dirty; // entries used and allocated
     pthread_t thread;            // loop and isolated ports

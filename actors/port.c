@@ -194,6 +194,7 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
     }
     p->kind = kind;
     p->batch_sends = kind == TR_PORT_LOOP;
+    p->rcvtimeo = -1; // zmq's default for a new socket
     uint32_t gen = atomic_load(&p->gen) + 1;
     char ep[96];
     s_endpoint(p, gen, ep, sizeof ep);
@@ -408,6 +409,20 @@ void tr_port_post_local(tr_port *p, troupe_msg *m)
     p->local_tail = m;
 }
 
+static void s_wake(troupe_node *n, tr_port *to)
+{
+    void *s = NULL;
+    char ep[96];
+    s_endpoint(to, atomic_load(&to->gen), ep, sizeof ep);
+    if (tr_sock_open(&n->zctx, ZMQ_PUSH, &s) != 0)
+        return;
+    int linger = -1; // keep the frame in the pipe after close
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (tr_sock_connect(s, ep) == 0)
+        zmq_send(s, "", 0, 0);
+    tr_sock_close(&n->zctx, &s);
+}
+
 // For foreign threads (no port): same protocol, into the foreign queue.
 int tr_port_push_foreign(troupe_node *n, uint32_t pid, troupe_msg *m)
 {
@@ -430,6 +445,12 @@ int tr_port_push_foreign(troupe_node *n, uint32_t pid, troupe_msg *m)
         pthread_mutex_unlock(&to->fq_lock);
         uint64_t one = 1;
         rc = write(to->efd, &one, sizeof one) == sizeof one ? 0 : 0;
+        // A port thread may be asleep inside zmq_recv, which the eventfd
+        // cannot reach: wake it with an empty frame on a one-off socket.
+        // The message itself is in the queue, which a closing port drains,
+        // so a wake-up that finds the port gone loses nothing.
+        if (to->kind != TR_PORT_CLIENT)
+            s_wake(n, to);
     }
     atomic_fetch_sub(&to->inflight, 1);
     return rc;
@@ -476,13 +497,14 @@ int tr_port_wait(tr_port *p, long timeout)
            ((it[2].revents & ZMQ_POLLIN) ? TR_READY_WATCH : 0);
 }
 
-// Take one frame (a batch of up to TR_SOCK_BATCH_MAX messages) that
-// zmq_poll said is there: no empty read, so no syscall.
-static void s_take_frame(tr_port *p)
+// Take one frame (a batch of up to TR_SOCK_BATCH_MAX messages): one that
+// zmq_poll said is there (flags ZMQ_DONTWAIT, no empty read, so no
+// syscall), or waiting for one up to the inbox's ZMQ_RCVTIMEO (flags 0).
+static void s_take_frame(tr_port *p, int flags)
 {
     void *v[TR_SOCK_BATCH_MAX];
     size_t k = 0;
-    int rc = tr_sock_recv_ptrs(p->inbox, v, &k, ZMQ_DONTWAIT);
+    int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
     if (rc == 0) {
         for (size_t i = 0; i < k; i++)
             tr_accept(p, v[i]);
@@ -496,7 +518,10 @@ static void s_take_frame(tr_port *p)
 
 int tr_port_drain(tr_port *p, int max)
 {
-    int got = s_drain_foreign(p);
+    // The inbox before the foreign queue: a thread that sent through its
+    // client handle and then called, say, troupe_node_stop_actor expects
+    // the first to arrive first.
+    int got = 0;
     while (max == 0 || got < max) {
         void *v[TR_SOCK_BATCH_MAX];
         size_t k = 0;
@@ -514,7 +539,7 @@ int tr_port_drain(tr_port *p, int max)
         for (size_t i = 0; i < k; i++)
             tr_accept(p, v[i]);
     }
-    return got;
+    return got + s_drain_foreign(p);
 }
 
 // ---- the loop ----
@@ -564,10 +589,13 @@ static void *s_port_main(void *arg)
     troupe_node *n = p->node;
     s_current = p;
     // libzmq answers an empty zmq_recv with a poll() (and a getpid())
-    // syscall. So the loop never reads an empty inbox: it reads one frame
-    // each time zmq_poll says one is there, and zmq_poll is also how it
-    // sleeps. While actors are ready it does not look at all, except after
-    // every TR_INBOX_EVERY messages, so that a busy loop still hears others.
+    // syscall, and zmq_poll costs several. So a loop sleeps inside a
+    // blocking zmq_recv on its inbox (timed out at its next timer), as
+    // hand-written zmq code does, and takes one frame each time it wakes;
+    // threads outside the node wake it with an empty frame. While actors
+    // are ready it does not look at all, except after every TR_INBOX_EVERY
+    // messages, so that a busy loop still hears others. A port with a
+    // watched socket (the gateway) waits in zmq_poll instead.
     while (!p->quit) {
         long timeout = tr_port_turn(p);
         tr_port_flush(p); // what this turn sent leaves now, in batches
@@ -575,18 +603,29 @@ static void *s_port_main(void *arg)
             break;
         if (timeout == 0 && p->since_inbox < TR_INBOX_EVERY) {
             if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
-                s_drain_foreign(p);
+                tr_port_drain(p, 0); // inbox first, then the foreign queue
             continue;
         }
         p->since_inbox = 0;
+        if (!p->watch_sock) {
+            if (p->rcvtimeo != timeout) {
+                int t = timeout > INT32_MAX ? INT32_MAX : (int)timeout;
+                zmq_setsockopt(p->inbox, ZMQ_RCVTIMEO, &t, sizeof t);
+                p->rcvtimeo = timeout;
+            }
+            s_take_frame(p, 0);
+            if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
+                tr_port_drain(p, 0); // inbox first, then the foreign queue
+            continue;
+        }
         int ready = tr_port_wait(p, timeout);
         if (ready < 0)
             break;
         if (ready & TR_READY_INBOX)
-            s_take_frame(p);
+            s_take_frame(p, ZMQ_DONTWAIT);
         if ((ready & TR_READY_FOREIGN) ||
             atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
-            s_drain_foreign(p);
+            tr_port_drain(p, 0); // inbox first, then the foreign queue
         if (ready & TR_READY_WATCH)
             p->watch_ready(p, p->watch_arg);
     }

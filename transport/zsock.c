@@ -172,7 +172,7 @@ int tr_sock_recv_ptrs(void *sock, void **v, size_t *n, int flags)
             return tr_err_zmq();
     }
     size_t size = (size_t)r;
-    if (size == 0 || size % sizeof(void *) != 0 || size >= sizeof buf)
+    if (size % sizeof(void *) != 0 || size >= sizeof buf)
         return TROUPE_EBADMSG;
     *n = size / sizeof(void *);
     memcpy(v, buf, size); // the buffer need not be aligned for pointers

@@ -47,7 +47,8 @@ int tr_sock_send_ptr(void *sock, void *p, int flags);
 int tr_sock_send_ptrs(void *sock, void *const *v, size_t n, int flags);
 // The most pointers one batch carries.
 #define TR_SOCK_BATCH_MAX 64
-// Receive one batch into v[TR_SOCK_BATCH_MAX]; *n receives how many.
+// Receive one batch into v[TR_SOCK_BATCH_MAX]; *n receives how many (0 for
+// an empty frame: a wake-up).
 // TROUPE_EAGAIN when none; TROUPE_EBADMSG (dropped) if its size is not a
 // multiple of a pointer's or over the maximum.
 int tr_sock_recv_ptrs(void *sock, void **v, size_t *n, int flags);
