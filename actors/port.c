@@ -416,7 +416,7 @@ static void s_wake(troupe_node *n, tr_port *to)
     s_endpoint(to, atomic_load(&to->gen), ep, sizeof ep);
     if (tr_sock_open(&n->zctx, ZMQ_PUSH, &s) != 0)
         return;
-    int linger = -1; // keep the frame in the pipe after close
+    int linger = 1000; // bounded; the frame is in the pipe already
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     if (tr_sock_connect(s, ep) == 0)
         zmq_send(s, "", 0, 0);

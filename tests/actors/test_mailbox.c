@@ -72,6 +72,11 @@ START_TEST(client_mailbox_is_bounded_too)
     for (int i = 0; i < 3; i++)
         TR_CK_OK(troupe_client_tell(cl, me, "x", "i", i));
     TR_CK_ERR(troupe_client_tell(cl, me, "x", "i", 3), TROUPE_EFULL);
+    // Control messages are never refused: a down message gets through.
+    troupe_addr a = tr_spawn_echo(node, TROUPE_SHARED, NULL);
+    uint64_t ref;
+    TR_CK_OK(troupe_client_monitor(cl, a, &ref));
+    TR_CK_OK(troupe_node_stop_actor(node, a, 0));
     for (int i = 0; i < 3; i++) {
         troupe_msg *m = NULL;
         TR_CK_OK(troupe_client_recv(cl, troupe_deadline_in(1000), &m));
@@ -80,6 +85,11 @@ START_TEST(client_mailbox_is_bounded_too)
         ck_assert_int_eq(v, i);
         troupe_msg_destroy(&m);
     }
+    troupe_msg *down = NULL;
+    TR_CK_OK(troupe_client_recv(cl, troupe_deadline_in(5000), &down));
+    ck_assert_int_eq(troupe_msg_kind_of(down), TROUPE_MSG_DOWN);
+    ck_assert_uint_eq(troupe_msg_ref(down), ref);
+    troupe_msg_destroy(&down);
 }
 END_TEST
 
