@@ -125,7 +125,7 @@ TROUPE_API int troupe_client_tell_name(troupe_client *c, const char *name,
 static int s_wait(troupe_client *c, int64_t deadline)
 {
     for (;;) {
-        if (tr_port_drain(c->port, 0) > 0)
+        if (tr_port_drain(c->port) > 0)
             return 0;
         int64_t left =
             deadline == TROUPE_FOREVER ? -1 : deadline - troupe_now();
@@ -255,10 +255,16 @@ TROUPE_API int troupe_client_recv(troupe_client *c, int64_t deadline,
     if (deadline == TROUPE_DEADLINE_DEFAULT)
         deadline = tr_default_deadline(c->node, NULL);
     for (;;) {
-        s_find_reply(c, 0); // replies to calls that ended are late
         troupe_msg *m = c->self->mb_head;
         if (m) {
             s_take(c, NULL, m);
+            if (m->kind == TROUPE_MSG_REPLY || m->kind == TROUPE_MSG_ERROR) {
+                // No call is waiting: the answer to one that ended is late.
+                TR_BUMP(c->port->ctr.late);
+                TR_BUMP(c->port->ctr.dead);
+                tr_msg_free(m);
+                continue;
+            }
             if (m->kind != TROUPE_MSG_TIMER)
                 TR_BUMP(c->port->ctr.delivered);
             if (m->kind == TROUPE_MSG_DOWN) {
@@ -279,8 +285,6 @@ TROUPE_API int troupe_client_recv(troupe_client *c, int64_t deadline,
             return rc;
     }
 }
-
-int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref);
 
 TROUPE_API int troupe_client_monitor(troupe_client *c, troupe_addr who,
                                      uint64_t *ref)

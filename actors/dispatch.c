@@ -261,9 +261,8 @@ static void s_call_handler(tr_port *p, tr_actor *a, troupe_msg *m)
 
 static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
 {
+    // The run gave the mailbox room back for m already (tr_actor_run).
     troupe_node *n = p->node;
-    if (m->flags & TR_MSG_COUNTED)
-        tr_slot_take(tr_slots_get(&n->slots, a->addr.slot));
     switch (m->kind) {
     case TROUPE_MSG_REPLY:
     case TROUPE_MSG_ERROR: {

@@ -261,9 +261,9 @@ int tr_port_push_foreign(troupe_node *n, uint32_t pid, troupe_msg *m);
 // Queue m for port p's own thread to accept on its next turn (used before
 // the thread starts, and by a port for itself).
 void tr_port_post_local(tr_port *p, troupe_msg *m);
-// Take what is in the inbox, up to max messages (0: all), and the foreign
-// queue. Returns how many.
-int tr_port_drain(tr_port *p, int max);
+// Take everything in the inbox, then the foreign queue. Returns how many
+// messages.
+int tr_port_drain(tr_port *p);
 // Wait until the inbox or the foreign queue may have something, at most
 // timeout ms (-1: no limit). Returns which are ready (TR_READY_* bits, 0 on
 // timeout), or TROUPE_ESYS.
@@ -337,6 +337,10 @@ int64_t tr_default_deadline(troupe_node *n, const troupe_ctx *cx);
 int tr_request_msg(troupe_ctx *cx, troupe_addr to, troupe_msg *m,
                    int64_t deadline, troupe_reply_fn cb, void *arg,
                    uint64_t *corr);
+
+// ---- watch.c ----
+// Monitor who on behalf of actor a of port p (actors and clients alike).
+int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref);
 
 // ---- node.c ----
 void tr_node_retire_counters(troupe_node *n, tr_counters *c);

@@ -246,7 +246,7 @@ void tr_port_close(tr_port *p)
     // that nothing new can enter the inbox, and draining empties it.
     while (atomic_load(&p->inflight) != 0)
         sched_yield();
-    while (tr_port_drain(p, 0) > 0)
+    while (tr_port_drain(p) > 0)
         ;
     while (p->local_head) { // system messages to itself, not yet run
         troupe_msg *m = p->local_head;
@@ -516,13 +516,13 @@ static void s_take_frame(tr_port *p, int flags)
     }
 }
 
-int tr_port_drain(tr_port *p, int max)
+int tr_port_drain(tr_port *p)
 {
     // The inbox before the foreign queue: a thread that sent through its
     // client handle and then called, say, troupe_node_stop_actor expects
     // the first to arrive first.
     int got = 0;
-    while (max == 0 || got < max) {
+    for (;;) {
         void *v[TR_SOCK_BATCH_MAX];
         size_t k = 0;
         int rc = tr_sock_recv_ptrs(p->inbox, v, &k, ZMQ_DONTWAIT);
@@ -603,7 +603,7 @@ static void *s_port_main(void *arg)
             break;
         if (timeout == 0 && p->since_inbox < TR_INBOX_EVERY) {
             if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
-                tr_port_drain(p, 0); // inbox first, then the foreign queue
+                tr_port_drain(p); // inbox first, then the foreign queue
             continue;
         }
         p->since_inbox = 0;
@@ -615,7 +615,7 @@ static void *s_port_main(void *arg)
             }
             s_take_frame(p, 0);
             if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
-                tr_port_drain(p, 0); // inbox first, then the foreign queue
+                tr_port_drain(p); // inbox first, then the foreign queue
             continue;
         }
         int ready = tr_port_wait(p, timeout);
@@ -625,7 +625,7 @@ static void *s_port_main(void *arg)
             s_take_frame(p, ZMQ_DONTWAIT);
         if ((ready & TR_READY_FOREIGN) ||
             atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
-            tr_port_drain(p, 0); // inbox first, then the foreign queue
+            tr_port_drain(p); // inbox first, then the foreign queue
         if (ready & TR_READY_WATCH)
             p->watch_ready(p, p->watch_arg);
     }

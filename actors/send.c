@@ -146,8 +146,7 @@ void tr_pending_finish(tr_port *p, tr_pending *pd, int status,
     if (pd->next)
         pd->next->prev = pd->prev;
     tr_timers_remove(&p->timers, &pd->timer);
-    if (status != TROUPE_ECANCELED || p->pend_cap)
-        tr_pend_take(p, pd->corr); // no-op if already taken
+    tr_pend_take(p, pd->corr); // no-op if already taken
     troupe_ctx saved = p->cx;
     p->cx.port = p;
     p->cx.actor = a;

@@ -17,7 +17,6 @@ static int s_ctx_ok(const troupe_ctx *cx)
     return cx->no_send ? TROUPE_ESTATE : 0;
 }
 
-int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref);
 int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref)
 {
     tr_watch *w = malloc(sizeof *w);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// The workloads of troupe-bench (see /work/shared/WORKLOADS.md and
+// The workloads of troupe-bench (see the project's shared WORKLOADS.md and
 // bench/README.md) and the hand-written libzmq baselines they are compared
 // with. Each workload records its figures with bench_add() and exits the
 // process non-zero if a measured run produced a wrong result.
