@@ -837,9 +837,32 @@ static int buddy_init(troupe_ctx *cx, void *state, void *arg)
     return troupe_addr_valid(b->partner) ? troupe_link(cx, b->partner) : 0;
 }
 
+// The partner answered "ping": the link, sent before the ping on the same
+// path, is in place on its side too.
+static int buddy_synced(troupe_ctx *cx, void *state, int status,
+                        const troupe_msg *reply, void *arg)
+{
+    (void)state;
+    (void)reply;
+    troupe_deferred *d = arg;
+    return status ? troupe_deferred_error(cx, &d, status)
+                  : troupe_deferred_reply(cx, &d, NULL);
+}
+
 static int buddy_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
 {
     buddy *b = state;
+    if (troupe_msg_is(msg, "sync")) {
+        // Messages from different senders are ordered only per pair (as in
+        // Erlang): main's next message to the partner could overtake the
+        // link request. A round trip to the partner settles it.
+        troupe_deferred *d;
+        int rc = troupe_defer(cx, msg, &d);
+        if (rc == 0)
+            rc = troupe_request(cx, b->partner, "ping", TROUPE_DEADLINE_DEFAULT,
+                                buddy_synced, d, NULL, NULL);
+        return rc;
+    }
     if (troupe_msg_kind_of(msg) == TROUPE_MSG_EXIT)
         return troupe_tell(cx, b->report, "exit-seen", "i",
                            troupe_msg_code(msg));
@@ -926,6 +949,9 @@ static void s_section_monitors(void)
     uint64_t ra_ref, rb_ref;
     rc = troupe_addr_valid(b) ? 0 : TROUPE_EINVAL;
     if (rc == 0)
+        rc = troupe_call(me, b, "sync", troupe_deadline_in(1000), &m, NULL);
+    troupe_msg_destroy(&m);
+    if (rc == 0)
         rc = troupe_client_monitor(me, a, &ra_ref);
     if (rc == 0)
         rc = troupe_client_monitor(me, b, &rb_ref);
@@ -945,6 +971,9 @@ static void s_section_monitors(void)
     bc.partner = d;
     troupe_addr c = s_spawn_buddy(node, &bc, true);
     rc = troupe_addr_valid(c) ? 0 : TROUPE_EINVAL;
+    if (rc == 0)
+        rc = troupe_call(me, c, "sync", troupe_deadline_in(1000), &m, NULL);
+    troupe_msg_destroy(&m);
     if (rc == 0)
         rc =
             troupe_client_tell(me, d, "crash", "{s:i}", "code", TROUPE_EBADMSG);

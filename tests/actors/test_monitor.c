@@ -77,6 +77,16 @@ typedef struct watcher {
     uint64_t ref;       // its monitor
 } watcher;
 
+static int s_settled(troupe_ctx *cx, void *state, int status,
+                     const troupe_msg *reply, void *arg)
+{
+    (void)state;
+    (void)status; // who may have died meanwhile: the order still holds
+    (void)reply;
+    troupe_deferred *d = arg;
+    return troupe_deferred_reply(cx, &d, "i", 0);
+}
+
 static int watcher_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
 {
     watcher *w = state;
@@ -97,7 +107,16 @@ static int watcher_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
                  : troupe_msg_is(msg, "monitor")
                      ? troupe_monitor(cx, who, &w->ref)
                      : troupe_demonitor(cx, w->ref);
-        return troupe_reply(cx, msg, "i", rc);
+        troupe_deferred *d;
+        if (rc || troupe_defer(cx, msg, &d))
+            return troupe_reply(cx, msg, "i", rc);
+        // Answer after a round trip to who: the link or monitor request went
+        // first on the same path, so who has it before the test's next
+        // message to who (senders are ordered per pair only).
+        if (troupe_request(cx, who, "echo", TROUPE_DEADLINE_DEFAULT, s_settled,
+                           d, NULL, "{s:I}", "x", (int64_t)0))
+            return troupe_deferred_reply(cx, &d, "i", 0); // who is gone
+        return 0;
     }
     if (troupe_msg_kind_of(msg) == TROUPE_MSG_EXIT ||
         troupe_msg_kind_of(msg) == TROUPE_MSG_DOWN)
