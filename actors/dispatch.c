@@ -289,7 +289,7 @@ static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
         }
         s_remove_watch(at);
         TR_BUMP(p->ctr.delivered);
-        atomic_fetch_add_explicit(&a->n_received, 1, memory_order_relaxed);
+        TR_BUMP(a->n_received); // only its port writes it
         s_call_handler(p, a, m);
         break;
     }
@@ -304,7 +304,7 @@ static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
     default:
         if (s_is_counted_kind(m->kind))
             TR_BUMP(p->ctr.delivered);
-        atomic_fetch_add_explicit(&a->n_received, 1, memory_order_relaxed);
+        TR_BUMP(a->n_received); // only its port writes it
         s_call_handler(p, a, m);
         break;
     }

@@ -12,10 +12,13 @@
 troupe_msg *tr_msg_new(uint8_t kind, const char *tag, size_t tag_len,
                        const void *body, size_t body_len)
 {
-    troupe_msg *m = malloc(sizeof *m + tag_len + 1 + body_len);
+    tr_msg_pool *home;
+    troupe_msg *m =
+        tr_msg_pool_alloc(sizeof *m + tag_len + 1 + body_len, &home);
     if (!m)
         return NULL;
     memset(m, 0, sizeof *m);
+    m->home = home;
     m->kind = kind;
     m->tag_len = (uint16_t)tag_len;
     m->body_len = (uint32_t)body_len;
@@ -68,7 +71,8 @@ int tr_msg_pack(uint8_t kind, const char *tag, const tr_limits *l,
 
 void tr_msg_free(troupe_msg *m)
 {
-    free(m);
+    if (m)
+        tr_msg_pool_free(m, m->home);
 }
 
 TROUPE_API troupe_msg_kind troupe_msg_kind_of(const troupe_msg *msg)

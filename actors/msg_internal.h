@@ -10,6 +10,7 @@
 #include <stdarg.h>
 
 #include "codec.h"
+#include "msg_pool.h"
 #include "troupe/msg.h"
 
 // System operations (kind TROUPE_MSG_SYSTEM, op in `code`).
@@ -43,6 +44,7 @@ struct troupe_msg {
     uint64_t ref;            // monitor ref, timer id, or system argument
     int64_t deadline;        // absolute ms, TROUPE_FOREVER if none
     void *ptr;               // system payload (in-process only)
+    tr_msg_pool *home;       // pool the memory came from (NULL: malloc)
     uint8_t *body;           // points into data, after the tag
     char data[];             // tag, NUL, body
 };

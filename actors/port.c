@@ -588,6 +588,7 @@ static void *s_port_main(void *arg)
     tr_port *p = arg;
     troupe_node *n = p->node;
     s_current = p;
+    tr_msg_pool_enter(); // without a pool this thread mallocs: still works
     // libzmq answers an empty zmq_recv with a poll() (and a getpid())
     // syscall, and zmq_poll costs several. So a loop sleeps inside a
     // blocking zmq_recv on its inbox (timed out at its next timer), as
@@ -634,6 +635,7 @@ static void *s_port_main(void *arg)
     tr_waiter *w = p->quit_waiter;
     p->quit_waiter = NULL;
     tr_msg_scratch_release();
+    tr_msg_pool_leave();
     s_current = NULL;
     atomic_fetch_sub(&n->live_threads, 1);
     if (w) {

@@ -173,11 +173,10 @@ static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to)
 {
     m->to = to;
     m->from = cx->actor->addr;
-    atomic_fetch_add_explicit(&cx->actor->n_sent, 1, memory_order_relaxed);
+    TR_BUMP(cx->actor->n_sent); // only its port writes it
     int rc = tr_route(cx->port->node, cx->port, m);
     if (rc == TROUPE_EFULL || rc == TROUPE_EMSGSIZE)
-        atomic_fetch_add_explicit(&cx->actor->n_refused, 1,
-                                  memory_order_relaxed);
+        TR_BUMP(cx->actor->n_refused); // only its port writes it
     return rc;
 }
 
@@ -412,7 +411,7 @@ static int s_error(troupe_ctx *cx, troupe_addr to, uint64_t corr, int code)
                       .from = to,
                       .to = cx->actor->addr,
                       .corr = corr};
-    atomic_fetch_add_explicit(&cx->actor->n_sent, 1, memory_order_relaxed);
+    TR_BUMP(cx->actor->n_sent); // only its port writes it
     tr_reply_code(cx->port->node, cx->port, &req, code);
     return 0;
 }

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+//
+// Per-thread message pools, actors layer (see msg_pool.h). A pool has a
+// free list only its thread touches and a lock-free stack that other
+// threads push given-back chunks onto; the owner takes the whole stack at
+// once when its free list runs dry (push + take-all has no ABA problem).
+// When the owner ends, it marks the stack with a sentinel; later frees see
+// it and free their chunk instead. `refs` counts chunks not yet freed plus
+// one for the owner, and whoever brings it to zero frees the pool.
+//
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "msg_pool.h"
+#include "troupe/error.h"
+
+// Chunks a pool keeps for reuse; more are freed. 1024 x 256 B = 256 KiB.
+#define S_KEEP 1024
+
+typedef struct s_chunk {
+    struct s_chunk *next; // free-list link, while the chunk is free
+} s_chunk;
+
+struct tr_msg_pool {
+    s_chunk *local;              // owner's free list
+    size_t n_local;              // chunks on it
+    s_chunk *stash;              // taken from `returned`, not walked
+    _Atomic(s_chunk *) returned; // given back by other threads
+    atomic_size_t refs;          // chunks not freed, + 1 for the owner
+};
+
+static s_chunk s_orphan; // `returned` of a pool whose owner has ended
+static _Thread_local tr_msg_pool *s_pool
+    __attribute__((tls_model("initial-exec")));
+
+// Drop n chunk references; the one that reaches zero frees the pool.
+static void s_unref(tr_msg_pool *p, size_t n)
+{
+    if (atomic_fetch_sub_explicit(&p->refs, n, memory_order_acq_rel) == n)
+        free(p);
+}
+
+void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
+{
+    tr_msg_pool *p = s_pool;
+    if (!p || size > TR_MSG_POOL_CHUNK) {
+        *home = NULL;
+        return malloc(size);
+    }
+    // Reuse the owner's own free list first, then what other threads gave
+    // back (taken all at once, and popped one by one: walking it would
+    // pull every chunk's cache line across at once).
+    s_chunk *c = p->local;
+    if (c) {
+        p->local = c->next;
+        p->n_local--;
+    } else if (p->stash || (p->stash = atomic_exchange_explicit(
+                                &p->returned, NULL, memory_order_acquire))) {
+        c = p->stash;
+        p->stash = c->next;
+    } else {
+        if (!(c = malloc(TR_MSG_POOL_CHUNK))) {
+            *home = NULL;
+            return NULL;
+        }
+        atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    }
+    *home = p;
+    return c;
+}
+
+void tr_msg_pool_free(void *mem, tr_msg_pool *home)
+{
+    if (!mem)
+        return;
+    if (!home) {
+        free(mem);
+        return;
+    }
+    s_chunk *c = mem;
+    if (home == s_pool) {
+        if (home->n_local < S_KEEP) {
+            c->next = home->local;
+            home->local = c;
+            home->n_local++;
+        } else {
+            free(c);
+            s_unref(home, 1);
+        }
+        return;
+    }
+    s_chunk *head = atomic_load_explicit(&home->returned, memory_order_relaxed);
+    do {
+        if (head == &s_orphan) { // its thread has ended
+            free(c);
+            s_unref(home, 1);
+            return;
+        }
+        c->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &home->returned, &head, c, memory_order_release, memory_order_relaxed));
+}
+
+int tr_msg_pool_enter(void)
+{
+    if (!TR_MSG_POOLED || s_pool)
+        return 0;
+    tr_msg_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return TROUPE_ENOMEM;
+    atomic_init(&p->returned, NULL);
+    atomic_init(&p->refs, 1);
+    s_pool = p;
+    return 0;
+}
+
+static size_t s_free_list(s_chunk *c)
+{
+    size_t n = 0;
+    while (c) {
+        s_chunk *next = c->next;
+        free(c);
+        c = next;
+        n++;
+    }
+    return n;
+}
+
+void tr_msg_pool_leave(void)
+{
+    tr_msg_pool *p = s_pool;
+    if (!p)
+        return;
+    s_pool = NULL;
+    s_chunk *back =
+        atomic_exchange_explicit(&p->returned, &s_orphan, memory_order_acquire);
+    size_t n =
+        s_free_list(p->local) + s_free_list(p->stash) + s_free_list(back);
+    s_unref(p, n + 1);
+}

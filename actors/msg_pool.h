@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+//
+// Message memory, actors layer: small messages come from a per-thread pool
+// and go back to the pool of the thread that allocated them, so that a
+// stream from one loop to another neither mallocs nor takes a malloc arena
+// lock per message. Only port threads (loops, isolated actors, the gateway)
+// have a pool; other threads (clients, main) use malloc. Knows nothing of
+// loops or actors.
+#ifndef TR_MSG_POOL_H
+#define TR_MSG_POOL_H
+
+#include <stddef.h>
+
+// Bytes of one pooled chunk (message header, tag and body). Larger
+// messages are malloc'd.
+#define TR_MSG_POOL_CHUNK 256
+
+// Under AddressSanitizer there are no pools, so that a use after free of a
+// message is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+#define TR_MSG_POOLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TR_MSG_POOLED 0
+#endif
+#endif
+#ifndef TR_MSG_POOLED
+#define TR_MSG_POOLED 1
+#endif
+
+typedef struct tr_msg_pool tr_msg_pool;
+
+// Memory for a message of `size` bytes. *home is the pool it came from
+// (NULL: malloc'd), to be passed back to tr_msg_pool_free. NULL on ENOMEM.
+// Thread: any.
+void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home);
+
+// Give back memory from tr_msg_pool_alloc. On the pool's own thread it is
+// kept for reuse; from any other thread it is pushed back to its pool (one
+// CAS), or freed if that pool's thread has ended. Thread: any.
+void tr_msg_pool_free(void *mem, tr_msg_pool *home);
+
+// Give the calling thread a pool (port threads call it at start; without
+// it the thread mallocs). Returns 0 or TROUPE_ENOMEM (then it mallocs).
+int tr_msg_pool_enter(void);
+
+// The calling thread ends: free its cached chunks. Chunks still held by
+// other threads are freed when they are given back; the last one frees the
+// pool. Safe to call without tr_msg_pool_enter.
+void tr_msg_pool_leave(void);
+#endif
