@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "invariant.h"
+#include "fault_internal.h"
 #include "node_internal.h"
+#include "restart.h"
 
 tr_actor *tr_lookup(tr_port *p, troupe_addr to)
 {
@@ -68,7 +70,10 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
         a->state = spec->state;
     }
     if (spec->trap_exit)
-        a->flags |= TR_ACT_TRAP;
+        a->flags |= TR_ACT_TRAP | TR_ACT_SPEC_TRAP;
+    a->state_size = extra;
+    if (spec->budget_ms > 0)
+        a->budget_ns = (uint64_t)spec->budget_ms * 1000000u;
     a->seq = atomic_fetch_add(&n->spawn_seq, 1) + 1;
     tr_slot *s = tr_slots_get(&n->slots, idx);
     atomic_store_explicit(&s->actor, a, memory_order_relaxed);
@@ -108,12 +113,13 @@ void tr_actor_discard(troupe_node *n, tr_actor *a)
         tr_registry_drop(&n->names, a->name, a->addr);
         free(a->name);
     }
-    tr_watch *w = a->watchers;
-    while (w) {
-        tr_watch *next = w->next;
-        free(w);
-        w = next;
-    }
+    for (tr_watch *lists[2] = {a->watchers, a->links}, **l = lists;
+         l < lists + 2; l++)
+        while (*l) {
+            tr_watch *next = (*l)->next;
+            free(*l);
+            *l = next;
+        }
     tr_slots_release(&n->slots, a->addr.slot);
     atomic_fetch_sub(&n->live_actors, 1);
     free(a);
@@ -144,12 +150,18 @@ static void s_port_list_remove(tr_port *p, tr_actor *a)
     p->n_actors--;
 }
 
-int tr_actor_start(tr_port *p, tr_actor *a)
+void tr_actor_list_add(tr_port *p, tr_actor *a)
 {
     s_port_list_add(p, a);
+}
+
+int tr_actor_init(tr_port *p, tr_actor *a)
+{
     int rc = 0;
     if (a->flags & TR_ACT_EXITING) {
         rc = a->exit_reason ? a->exit_reason : TROUPE_ESHUTDOWN;
+    } else if ((rc = tr_fault_init(p, a)) != 0) {
+        // a fault plan failed it (fault.c): init does not run
     } else if (a->init) {
         troupe_ctx saved = p->cx;
         p->cx = (troupe_ctx){.port = p, .actor = a};
@@ -162,17 +174,30 @@ int tr_actor_start(tr_port *p, tr_actor *a)
         if (rc == 0 && (a->flags & TR_ACT_EXITING))
             rc = a->exit_reason ? a->exit_reason : TROUPE_ESHUTDOWN;
     }
+    return rc;
+}
+
+void tr_actor_started(tr_port *p, tr_actor *a)
+{
+    a->flags |= TR_ACT_STARTED;
+    if (!(a->flags & TR_ACT_CLIENT))
+        TR_BUMP(p->ctr.spawned);
+    if (a->mb_head)
+        tr_actor_schedule(p, a);
+    if (a->flags & TR_ACT_KEEP)
+        tr_restart_started(p, a); // its supervisor hears "$started"
+}
+
+int tr_actor_start(tr_port *p, tr_actor *a)
+{
+    s_port_list_add(p, a);
+    int rc = tr_actor_init(p, a);
     tr_waiter *w = a->start_waiter;
     a->start_waiter = NULL;
-    if (rc) {
+    if (rc)
         tr_actor_terminate(p, a, rc);
-    } else {
-        a->flags |= TR_ACT_STARTED;
-        if (!(a->flags & TR_ACT_CLIENT))
-            TR_BUMP(p->ctr.spawned);
-        if (a->mb_head)
-            tr_actor_schedule(p, a);
-    }
+    else
+        tr_actor_started(p, a);
     if (w) {
         // What init sent (a link, a monitor...) leaves before the thread
         // waiting for the spawn is woken: causality as the spawner sees it.
@@ -221,11 +246,21 @@ static void s_free_watches(tr_watch *w)
     }
 }
 
-void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
+static void s_wake_exit_waiters(tr_port *p, tr_actor *a, int reason)
+{
+    if (a->exit_waiters)
+        tr_port_flush(p); // its last words leave before the waiter wakes
+    while (a->exit_waiters) {
+        tr_waiter *w = a->exit_waiters;
+        a->exit_waiters = w->next;
+        tr_waiter_signal(w, reason);
+        tr_waiter_release(w);
+    }
+}
+
+void tr_actor_end_run(tr_port *p, tr_actor *a, int reason)
 {
     troupe_node *n = p->node;
-    if (!(a->flags & TR_ACT_SLOT_DEAD))
-        tr_slot_kill(tr_slots_get(&n->slots, a->addr.slot));
     // Counted and logged before monitors hear of it, so that a down message
     // is never seen before the stats say why.
     if (!(a->flags & TR_ACT_CLIENT))
@@ -240,18 +275,6 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
                                        : troupe_errname(reason),
                 reason);
     }
-    a->flags |= TR_ACT_EXITING | TR_ACT_SLOT_DEAD;
-    if (a->name) {
-        tr_registry_drop(&n->names, a->name, a->addr);
-        free(a->name);
-        a->name = NULL;
-    }
-    while (a->mb_head) {
-        troupe_msg *m = a->mb_head;
-        a->mb_head = m->next;
-        tr_dead_letter(p, m);
-    }
-    a->mb_tail = NULL;
     // Pending requests end first: their callbacks may still answer deferred
     // replies (a proxy passes its troupe_deferred as the callback's arg).
     troupe_ctx saved = p->cx;
@@ -284,16 +307,10 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     s_free_watches(a->monitors);
     s_free_watches(a->links);
     s_free_watches(a->watchers);
+    a->monitors = a->links = a->watchers = NULL;
     if ((a->flags & TR_ACT_STARTED) && a->fini)
         a->fini(a->state, reason);
-    if (a->exit_waiters)
-        tr_port_flush(p); // its last words leave before the waiter wakes
-    while (a->exit_waiters) {
-        tr_waiter *w = a->exit_waiters;
-        a->exit_waiters = w->next;
-        tr_waiter_signal(w, reason);
-        tr_waiter_release(w);
-    }
+    s_wake_exit_waiters(p, a, reason);
     if (a->flags & TR_ACT_QUEUED) { // unlink from the run queue
         tr_actor **pp = &p->rq_head, *prev = NULL;
         while (*pp && *pp != a) {
@@ -305,7 +322,38 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
             if (p->rq_tail == a)
                 p->rq_tail = prev;
         }
+        a->flags &= ~(uint32_t)TR_ACT_QUEUED;
     }
+}
+
+void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
+{
+    if ((a->flags & (TR_ACT_KEEP | TR_ACT_FINAL)) == TR_ACT_KEEP) {
+        tr_restart_park(p, a, reason); // its supervisor decides
+        return;
+    }
+    troupe_node *n = p->node;
+    if (!(a->flags & TR_ACT_SLOT_DEAD))
+        tr_slot_kill(tr_slots_get(&n->slots, a->addr.slot));
+    a->flags |= TR_ACT_EXITING | TR_ACT_SLOT_DEAD;
+    if (a->name) {
+        tr_registry_drop(&n->names, a->name, a->addr);
+        free(a->name);
+        a->name = NULL;
+    }
+    while (a->mb_head) {
+        troupe_msg *m = a->mb_head;
+        a->mb_head = m->next;
+        tr_dead_letter(p, m);
+    }
+    a->mb_tail = NULL;
+    if (a->fault) // what a fault plan's delay holds for it, too
+        tr_fault_end(p, a);
+    if (a->flags & TR_ACT_PARKED) { // its run ended already, when it parked
+        tr_restart_unpark(p, a);
+        s_wake_exit_waiters(p, a, reason);
+    } else
+        tr_actor_end_run(p, a, reason);
     s_port_list_remove(p, a);
     tr_slots_release(&n->slots, a->addr.slot);
     atomic_fetch_sub(&n->live_actors, 1);
@@ -322,6 +370,7 @@ void tr_port_stop_actors(tr_port *p, int reason)
         tr_actor *a = p->last;
         if (TR_NEVER(a->flags & TR_ACT_RUNNING)) // not from the loop
             break;
+        a->flags |= TR_ACT_FINAL; // the port ends: no parking
         tr_actor_terminate(
             p, a, (a->flags & TR_ACT_EXITING) ? a->exit_reason : reason);
     }
@@ -380,7 +429,8 @@ static troupe_msg *s_adopt_msg(tr_actor *a)
 // start it itself (same port).
 static int s_spawn(troupe_node *n, tr_port *here, const troupe_actor_spec *spec,
                    tr_waiter *w, uint64_t monitor_ref, troupe_addr watcher,
-                   tr_actor **out, troupe_addr *addr, int *inline_start)
+                   const troupe_addr *supervisor, tr_actor **out,
+                   troupe_addr *addr, int *inline_start)
 {
     int rc = s_check_spec(n, spec);
     if (rc)
@@ -406,6 +456,18 @@ static int s_spawn(troupe_node *n, tr_port *here, const troupe_actor_spec *spec,
         }
         *wt = (tr_watch){.who = watcher, .ref = monitor_ref};
         a->watchers = wt;
+    }
+    if (supervisor) { // linked to it before it runs, parked when it ends
+        tr_watch *ln = malloc(sizeof *ln);
+        if (!ln) {
+            tr_actor_discard(n, a);
+            rc = TROUPE_ENOMEM;
+            goto fail_port;
+        }
+        *ln = (tr_watch){.who = *supervisor};
+        a->links = ln;
+        a->supervisor = *supervisor;
+        a->flags |= TR_ACT_KEEP;
     }
     a->start_waiter = w;
     *out = a; // valid only for an inline start: another port may free it
@@ -467,7 +529,8 @@ static int s_spawn_ctx(troupe_ctx *cx, const troupe_actor_spec *spec,
     tr_actor *a;
     troupe_addr who;
     int inl;
-    int rc = s_spawn(n, p, spec, NULL, r, cx->actor->addr, &a, &who, &inl);
+    int rc =
+        s_spawn(n, p, spec, NULL, r, cx->actor->addr, NULL, &a, &who, &inl);
     if (rc) {
         free(mon);
         return rc;
@@ -504,6 +567,37 @@ TROUPE_API int troupe_spawn_monitor(troupe_ctx *cx,
     return s_spawn_ctx(cx, spec, addr, ref);
 }
 
+int tr_spawn_supervised(troupe_ctx *cx, const troupe_actor_spec *spec,
+                        troupe_addr *addr)
+{
+    if (!cx || !addr || cx->no_send)
+        return cx && cx->no_send ? TROUPE_ESTATE : TROUPE_EINVAL;
+    tr_port *p = cx->port;
+    tr_actor *sup = cx->actor;
+    tr_watch *ln = malloc(sizeof *ln);
+    if (!ln)
+        return TROUPE_ENOMEM;
+    tr_actor *a;
+    troupe_addr who;
+    int inl;
+    int rc = s_spawn(p->node, p, spec, NULL, 0, TROUPE_ADDR_NONE, &sup->addr,
+                     &a, &who, &inl);
+    if (rc) {
+        free(ln);
+        return rc;
+    }
+    // Our side of the link, before the child can run and end.
+    *ln = (tr_watch){.next = sup->links, .who = who};
+    sup->links = ln;
+    if (inl) {
+        troupe_ctx saved = p->cx;
+        tr_actor_start(p, a); // a failure parks it: we hear its exit
+        p->cx = saved;
+    }
+    *addr = who;
+    return 0;
+}
+
 TROUPE_API int troupe_node_spawn(troupe_node *n, const troupe_actor_spec *spec,
                                  int64_t deadline, troupe_addr *addr)
 {
@@ -532,7 +626,8 @@ TROUPE_API int troupe_node_spawn(troupe_node *n, const troupe_actor_spec *spec,
     tr_actor *a;
     troupe_addr who;
     int inl;
-    int rc = s_spawn(n, NULL, spec, w, 0, TROUPE_ADDR_NONE, &a, &who, &inl);
+    int rc =
+        s_spawn(n, NULL, spec, w, 0, TROUPE_ADDR_NONE, NULL, &a, &who, &inl);
     if (rc) {
         tr_waiter_release(w);
         tr_waiter_release(w);

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fault_internal.h"
 #include "invariant.h"
 #include "node_internal.h"
+#include "restart.h"
 
 static int s_is_counted_kind(uint8_t kind)
 {
@@ -107,6 +109,24 @@ static void s_remove_watch(tr_watch **at)
     }
 }
 
+static void s_enqueue(tr_port *p, tr_actor *a, troupe_msg *m);
+
+// A stop for an actor that traps stops: an exit message tagged "stop" with
+// the reason, from the stopper. Returns 0 if it could not be made (out of
+// memory: the stop then applies as usual).
+static int s_stop_as_message(tr_port *p, tr_actor *a, const troupe_msg *stop)
+{
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_EXIT, "stop", 4, NULL, 0);
+    if (!m)
+        return 0;
+    m->to = a->addr;
+    m->from = stop->from;
+    m->code = (int)(int64_t)stop->ref;
+    TR_BUMP(p->ctr.sent); // made here, delivered or dead-lettered later
+    s_enqueue(p, a, m);
+    return 1;
+}
+
 static void s_system(tr_port *p, troupe_msg *m)
 {
     if (m->code == TR_SYS_QUIT) {
@@ -127,11 +147,24 @@ static void s_system(tr_port *p, troupe_msg *m)
         return;
     }
     switch (m->code) {
+    case TR_SYS_REVIVE:
+    case TR_SYS_FINISH:
+        tr_restart_system(p, a, m);
+        break;
     case TR_SYS_STOP:
         if (m->ptr) {
             tr_waiter *w = m->ptr;
             w->next = a->exit_waiters;
             a->exit_waiters = w;
+        }
+        if ((a->flags & (TR_ACT_TRAP_STOP | TR_ACT_FINAL)) ==
+                TR_ACT_TRAP_STOP &&
+            s_stop_as_message(p, a, m))
+            break; // a supervisor: it stops its children first
+        if (a->flags & TR_ACT_PARKED) { // between two runs: end it for good
+            a->flags |= TR_ACT_FINAL;
+            tr_actor_terminate(p, a, (int)(int64_t)m->ref);
+            break;
         }
         if (!(a->flags & TR_ACT_CLIENT))
             tr_actor_exit(p, a, (int)(int64_t)m->ref);
@@ -187,6 +220,9 @@ static void s_exit_signal(tr_port *p, tr_actor *a, troupe_msg *m)
         return;
     }
     s_remove_watch(at);
+    if ((a->flags & TR_ACT_KEEP) && troupe_addr_eq(m->from, a->supervisor) &&
+        m->code != 0)
+        a->flags |= TR_ACT_FINAL; // its supervisor ended: no restart
     if ((a->flags & TR_ACT_TRAP) && m->code != TROUPE_EKILLED) {
         s_enqueue(p, a, m);
         return;
@@ -208,6 +244,10 @@ void tr_accept(tr_port *p, troupe_msg *m)
         tr_dead_letter(p, m);
         return;
     }
+    if ((a->flags & TR_ACT_PARKED) && tr_restart_intercept(p, a, m))
+        return;
+    if (a->fault && tr_fault_hold(p, a, m)) // a fault plan's delay
+        return;
     if (m->kind == TROUPE_MSG_EXIT)
         s_exit_signal(p, a, m);
     else
@@ -240,17 +280,26 @@ static void s_call_handler(tr_port *p, tr_actor *a, troupe_msg *m)
     cx->no_send = 0;
     a->flags |= TR_ACT_RUNNING;
     uint64_t t0 = tr_ticks();
-    int rc = a->handler(cx, a->state, m);
-    s_record_time(a, tr_ticks() - t0);
+    if (a->budget_ns) // the watchdog may look at this run
+        tr_watchdog_enter(p, a, m, t0);
+    int rc = a->fault ? tr_fault_handle(cx, a, m) // a fault plan's turn
+                      : a->handler(cx, a->state, m);
+    uint64_t t1 = tr_ticks();
+    s_record_time(a, t1 - t0);
+    if (a->budget_ns)
+        tr_watchdog_leave(p, a, m, t0, t1);
     a->flags &= ~(uint32_t)TR_ACT_RUNNING;
     cx->msg = NULL;
     if (rc > 0)
         rc = TROUPE_EINVAL;
     if (rc < 0)
         tr_actor_exit(p, a, rc);
-    if (a->flags & TR_ACT_EXITING) {
+    if ((a->flags & TR_ACT_EXITING) &&
+        (a->flags & (TR_ACT_KEEP | TR_ACT_FINAL)) != TR_ACT_KEEP) {
         // Dead to senders now, before anyone hears of it: a requester told
         // TROUPE_EDEAD below must find the actor gone if it sends again.
+        // (A supervised actor parks instead: its mailbox waits for the
+        // next run, so a requester that tries again reaches that one.)
         tr_slot_kill(tr_slots_get(&p->node->slots, a->addr.slot));
         a->flags |= TR_ACT_SLOT_DEAD;
     }
@@ -342,6 +391,8 @@ void tr_actor_run(tr_port *p, tr_actor *a)
             a->mb_tail = NULL;
         p->since_inbox++;
         s_handle(p, a, m);
+        if (atomic_load_explicit(&p->abandoned, memory_order_relaxed))
+            return; // given up on meanwhile: the loop ends it (watchdog.c)
     }
     if (a->flags & TR_ACT_EXITING) {
         if (a->flags & TR_ACT_STARTED)
@@ -357,6 +408,10 @@ void tr_actor_run(tr_port *p, tr_actor *a)
 
 void tr_timer_fire(tr_port *p, tr_timer *t)
 {
+    if (t->type == TR_TIMER_FAULT) { // held messages are due (fault.c)
+        tr_fault_timer(p, t);
+        return;
+    }
     if (t->type == TR_TIMER_REQUEST) {
         tr_pending *pd = t->ptr;
         tr_pend_take(p, pd->corr);

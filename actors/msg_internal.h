@@ -22,6 +22,8 @@ enum tr_sys_op {
     TR_SYS_LINK,      // from: the actor linking to `to`
     TR_SYS_UNLINK,    // from: the actor unlinking from `to`
     TR_SYS_QUIT,      // the port stops its actors and ends; ptr: tr_waiter
+    TR_SYS_REVIVE,    // from: its supervisor; a parked actor starts again
+    TR_SYS_FINISH,    // ref: reason; a supervised actor ends for good
 };
 
 // Flags of a message being handled.

@@ -36,6 +36,7 @@ TROUPE_API void troupe_node_opts_init(troupe_node_opts *o)
     o->log = NULL;
     o->log_arg = NULL;
     o->log_level = TROUPE_LOG_WARN;
+    o->watchdog_ms = 10;
 }
 
 static int s_check_opts(const troupe_node_opts *o)
@@ -46,7 +47,7 @@ static int s_check_opts(const troupe_node_opts *o)
         o->max_tag_len == 0 || o->max_tag_len > 65535 ||
         o->request_timeout_ms <= 0 || o->shutdown_timeout_ms < 0 ||
         o->batch == 0 || o->loops > 1024 || o->max_ports == 0 ||
-        o->max_actors == 0)
+        o->max_actors == 0 || o->watchdog_ms < 0)
         return TROUPE_EINVAL;
     unsigned loops = o->loops ? o->loops : 1;
     if (o->max_ports <= loops)
@@ -56,6 +57,7 @@ static int s_check_opts(const troupe_node_opts *o)
 
 static void s_free(troupe_node *n)
 {
+    troupe_node_set_fault_plan(n, NULL); // drop its hold on a fault plan
     for (uint32_t i = 0; n->ports && i < n->max_ports; i++) {
         tr_port *p = atomic_load(&n->ports[i]);
         if (p) {
@@ -126,6 +128,12 @@ TROUPE_API int troupe_node_new(troupe_node **out, const troupe_node_opts *opts)
                 s_free(n);
             return rc;
         }
+    }
+    if ((rc = tr_watchdog_start(n)) != 0) {
+        troupe_node_stop(n, troupe_deadline_in(1000));
+        if (!n->leaked)
+            s_free(n);
+        return rc;
     }
     *out = n;
     return 0;
@@ -257,6 +265,7 @@ TROUPE_API int troupe_node_stop(troupe_node *n, int64_t deadline)
     tr_logf(&n->log, TROUPE_LOG_DEBUG, "stop: loops quit (%s)",
             troupe_errname(r));
     rc = rc ? rc : r;
+    tr_watchdog_stop(n); // before the ports it reads can be freed
     r = s_join(n, deadline);
     rc = rc ? rc : r;
     if (atomic_load(&n->live_clients) != 0) {
@@ -331,6 +340,7 @@ TROUPE_API int troupe_node_stats_get(troupe_node *n, troupe_node_stats *st)
     st->spawned = sum.spawned;
     st->exited = sum.exited;
     st->crashed = sum.crashed;
+    st->budget_overruns = atomic_load(&n->budget_overruns);
     st->live_actors = atomic_load(&n->live_actors);
     st->live_threads = atomic_load(&n->live_threads);
     st->live_sockets = atomic_load(&n->zctx.live);

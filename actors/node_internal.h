@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "slots.h"
 #include "timers.h"
+#include "watchdog.h"
 #include "troupe/troupe.h"
 #include "zsock.h"
 
@@ -78,7 +79,8 @@ typedef struct tr_pending {
 // What a timer in a port's heap is for (tr_timer.type).
 enum tr_timer_type {
     TR_TIMER_USER = 1,
-    TR_TIMER_REQUEST = 2
+    TR_TIMER_REQUEST = 2,
+    TR_TIMER_FAULT = 3, // messages a fault plan's delay holds (fault.c)
 };
 
 // A user timer.
@@ -107,6 +109,13 @@ enum tr_actor_flag {
     TR_ACT_CLIENT = 32,     // the identity of a client handle: no handler
     TR_ACT_OWNS_STATE = 64, // state is inline and freed with the actor
     TR_ACT_SLOT_DEAD = 256, // its slot was killed already (ending)
+    // Supervised restart in place (restart.c):
+    TR_ACT_KEEP = 512,       // supervised: an exit parks it (slot, name and
+                             // mailbox kept) instead of ending it
+    TR_ACT_PARKED = 1024,    // parked: between two incarnations
+    TR_ACT_FINAL = 2048,     // its next exit ends it for good
+    TR_ACT_TRAP_STOP = 4096, // a stop arrives as a "stop" exit message
+    TR_ACT_SPEC_TRAP = 8192, // its spec trapped exits (restored on revive)
 };
 
 struct tr_actor {
@@ -137,6 +146,11 @@ struct tr_actor {
     _Atomic uint64_t n_refused;
     _Atomic uint64_t handler_ticks_max; // slowest run, in tr_ticks
     uint32_t hist[24];                  // handler ticks, log2 buckets from 256
+    troupe_addr supervisor;             // TR_ACT_KEEP: who restarts it
+    uint64_t sup_ref;                   // parked: its monitor on supervisor
+    size_t state_size;                  // inline state, zeroed on revive
+    uint64_t budget_ns;                 // handler budget, 0: none
+    struct tr_fault_actor *fault;       // bound to a fault plan, or NULL
     _Alignas(max_align_t) unsigned char inline_state[];
 };
 
@@ -173,7 +187,7 @@ struct tr_port {
     _Atomic uint32_t gen;        // bumped on each reuse (any thread reads)
     _Atomic int state;           // tr_port_state (any thread reads)
     _Atomic int inflight;        // senders inside a send to it (any thread)
-    int kind;                    // tr_port_kind
+    _Atomic int kind;            // tr_port_kind (the watchdog reads it)
     void *inbox;                 // PULL socket
     tr_outbox *out;              // indexed by port id
     uint32_t n_out;              // entries in out
@@ -210,6 +224,18 @@ struct tr_port {
     void (*watch_ready)(tr_port *p, void *arg);
     void *watch_arg;
     tr_counters ctr; // this port's counters
+    // What the watchdog (watchdog.c) sees of the budgeted handler running
+    // now: written by the port's thread, read by the watchdog's.
+    _Atomic uint64_t busy_t0;        // tr_ticks at its start; 0: none
+    _Atomic uint64_t busy_budget_ns; // its actor's budget
+    _Atomic uint64_t busy_runs;      // budgeted runs begun (identifies one)
+    _Atomic uint64_t busy_reported;  // the run the watchdog reported last
+    _Atomic uint32_t busy_slot, busy_inc;         // the actor
+    _Atomic uint32_t busy_sup_slot, busy_sup_inc; // its supervisor, if any
+    _Atomic uint64_t busy_tag[8]; // its tag (64 bytes, NUL-padded)
+    // An isolated port given up on (tr_abandon): its actor is dead to the
+    // world; whatever it still does is dropped and it ends when it can.
+    _Atomic int abandoned;
 };
 
 struct troupe_node {
@@ -234,7 +260,12 @@ struct troupe_node {
     size_t n_roots, cap_roots;
     tr_counters retired; // counters of ports that closed
     _Atomic uint64_t live_actors, live_threads, live_clients;
-    _Atomic uint64_t limits_hit; // max_actors / max_ports reached
+    _Atomic uint64_t limits_hit;      // max_actors / max_ports reached
+    _Atomic uint64_t budget_overruns; // handler runs past their budget
+    tr_watchdog watchdog;             // see watchdog.h
+    // Installed fault plan (fault.c), or NULL; set under lock, holds a
+    // reference.
+    _Atomic(troupe_fault_plan *) faults;
 };
 
 // The port whose thread is running now, or NULL on a foreign thread.
@@ -293,6 +324,17 @@ void tr_timer_fire(tr_port *p, tr_timer *t);
 void tr_actor_terminate(tr_port *p, tr_actor *a, int reason);
 // Ask a to end after its current callback.
 void tr_actor_exit(tr_port *p, tr_actor *a, int reason);
+// The end of one incarnation, shared by ending for good and parking:
+// counts and logs it, ends its requests, deferred replies, timers and
+// monitors, tells links and watchers, runs fini, wakes exit waiters and
+// takes it off the run queue. Leaves slot, name, mailbox and port list.
+void tr_actor_end_run(tr_port *p, tr_actor *a, int reason);
+// Put a on its port's list (spawn order) / run init on it. tr_actor_init
+// returns init's code (0 if none); it does not start or end the actor.
+void tr_actor_list_add(tr_port *p, tr_actor *a);
+int tr_actor_init(tr_port *p, tr_actor *a);
+// After init succeeded: mark started, schedule, tell a supervisor.
+void tr_actor_started(tr_port *p, tr_actor *a);
 // Drop a message nobody will handle: count it, answer a request EDEAD.
 void tr_dead_letter(tr_port *p, troupe_msg *m);
 // Allocate an actor for spec in a fresh slot on port `on` (not started).

@@ -599,6 +599,10 @@ static void *s_port_main(void *arg)
     // watched socket (the gateway) waits in zmq_poll instead.
     while (!p->quit) {
         long timeout = tr_port_turn(p);
+        if (atomic_load_explicit(&p->abandoned, memory_order_relaxed)) {
+            tr_port_abandoned(p); // dropped, not flushed
+            break;
+        }
         tr_port_flush(p); // what this turn sent leaves now, in batches
         if (p->quit)
             break;

@@ -7,6 +7,7 @@
 // dead-lettered or refused.
 #include <stdlib.h>
 
+#include "fault_internal.h"
 #include "node_internal.h"
 
 int64_t tr_default_deadline(troupe_node *n, const troupe_ctx *cx)
@@ -166,7 +167,11 @@ static int s_ctx_ok(const troupe_ctx *cx)
 {
     if (!cx || !cx->actor)
         return TROUPE_EINVAL;
-    return cx->no_send ? TROUPE_ESTATE : 0;
+    // An abandoned actor's late output is dropped (watchdog.c).
+    return cx->no_send || atomic_load_explicit(&cx->port->abandoned,
+                                               memory_order_relaxed)
+               ? TROUPE_ESTATE
+               : 0;
 }
 
 static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to)
@@ -399,6 +404,9 @@ static int s_vreply(troupe_ctx *cx, troupe_addr to, uint64_t corr,
         return rc;
     }
     m->corr = corr;
+    // A fault plan may lose it: the requester then times out (fault.c).
+    if (cx->actor->fault && tr_fault_drop(cx->port, cx->actor, to, m))
+        return 0;
     s_send_new(cx, m, to); // a requester that is gone is not our error
     return 0;
 }
@@ -407,6 +415,9 @@ static int s_error(troupe_ctx *cx, troupe_addr to, uint64_t corr, int code)
 {
     if (code >= 0)
         return TROUPE_EINVAL;
+    // A fault plan may lose it: the requester then times out (fault.c).
+    if (cx->actor->fault && tr_fault_drop(cx->port, cx->actor, to, NULL))
+        return 0;
     troupe_msg req = {.kind = TROUPE_MSG_REQUEST,
                       .from = to,
                       .to = cx->actor->addr,

@@ -105,6 +105,20 @@ uint32_t tr_slot_kill(tr_slot *s)
     return (uint32_t)(w & TR_SLOT_DEPTH_MASK);
 }
 
+int tr_slot_kill_inc(tr_slot *s, uint32_t inc)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    uint64_t next;
+    do {
+        if ((uint32_t)(w >> 32) != inc || !(w & TR_SLOT_ALIVE))
+            return TROUPE_EDEAD;
+        uint32_t n = inc + 1 ? inc + 1 : 1;
+        next = (uint64_t)n << 32;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &s->word, &w, next, memory_order_acq_rel, memory_order_relaxed));
+    return 0;
+}
+
 int tr_slot_reserve(tr_slot *s, uint32_t inc)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);

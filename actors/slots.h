@@ -55,6 +55,10 @@ uint32_t tr_slot_activate(tr_slot *s);
 // depth it had (messages reserved and not yet taken).
 uint32_t tr_slot_kill(tr_slot *s);
 
+// Kill incarnation inc only if it is the one alive (from a thread that
+// does not own the actor): 0, or TROUPE_EDEAD if it ended already.
+int tr_slot_kill_inc(tr_slot *s, uint32_t inc);
+
 // Sender side: reserve one place in the mailbox of incarnation inc. Returns
 // 0, TROUPE_EDEAD (not that incarnation or not alive), TROUPE_EFULL.
 int tr_slot_reserve(tr_slot *s, uint32_t inc);

@@ -37,6 +37,8 @@ static const s_entry s_table[] = {
     {TROUPE_ESYS, "TROUPE_ESYS", "system error"},
     {TROUPE_EALREADY, "TROUPE_EALREADY", "already done"},
     {TROUPE_ESTATE, "TROUPE_ESTATE", "not valid in this state or thread"},
+    {TROUPE_EINTENSITY, "TROUPE_EINTENSITY",
+     "supervisor gave up: too many restarts"},
 };
 
 static const s_entry *s_find(int rc)

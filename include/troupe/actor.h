@@ -80,6 +80,14 @@ typedef struct troupe_actor_spec {
     troupe_placement placement;
     int loop;       // TROUPE_LOOP_AUTO (0) or TROUPE_LOOP(i)
     bool trap_exit; // linked exits arrive as TROUPE_MSG_EXIT
+    // Handler budget in ms (0: none). A handler run longer than this is
+    // reported (a WARN log line naming the actor, tag and duration, and
+    // the node's budget_overruns stat), while it still runs (the watchdog,
+    // see troupe_node_opts.watchdog_ms) and when it returns. A supervised
+    // isolated actor still running past its budget is replaced by its
+    // supervisor: the hung thread is abandoned, its later output dropped.
+    // A shared loop cannot be preempted: there it is only reported.
+    int64_t budget_ms;
 } troupe_actor_spec;
 
 // A spec with every field zero (so loop is TROUPE_LOOP_AUTO); kept for

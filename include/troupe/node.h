@@ -59,6 +59,11 @@ typedef struct troupe_node_opts {
     // Actors alive at once (rounded up to a multiple of 4096, less one).
     // Default 16777216. Past it: TROUPE_ELIMIT.
     uint32_t max_actors;
+    // How often, in ms, the watchdog thread looks for handlers running past
+    // their actor's budget (troupe_actor_spec.budget_ms). Default 10. 0: no
+    // watchdog thread (an overrun is then only seen when the handler
+    // returns).
+    int64_t watchdog_ms;
     // Log hook and its argument. Default: lines at TROUPE_LOG_WARN or more
     // severe go to stderr (never stdout). Set log_level to choose the level.
     troupe_log_fn log;
@@ -100,22 +105,23 @@ TROUPE_API int troupe_node_destroy(troupe_node **node);
 // Node-wide counters. All monotonic except the `live` ones. At rest,
 // sent == delivered + dead_lettered + refused.
 typedef struct troupe_node_stats {
-    uint64_t sent;          // messages offered by any actor or client
-    uint64_t delivered;     // handed to a handler, callback or client
-    uint64_t dead_lettered; // destination dead or gone; dropped on death
-    uint64_t refused;       // refused at send: full, oversized, malformed
-    uint64_t late_replies;  // replies that came after their request ended
-                            // (these are counted in dead_lettered too)
-    uint64_t malformed;     // frames from outside refused by the decoder or
-                            // the gateway (bad input), and failed inbox reads
-    uint64_t limits_hit;    // max_actors or max_ports reached (TROUPE_ELIMIT)
-    uint64_t spawned;       // actors started
-    uint64_t exited;        // actors ended (any reason)
-    uint64_t crashed;       // actors ended with an abnormal reason
-    uint64_t live_actors;   // actors alive now
-    uint64_t live_threads;  // threads the node runs now
-    uint64_t live_sockets;  // zmq sockets open now
-    uint64_t live_clients;  // client handles open now
+    uint64_t sent;            // messages offered by any actor or client
+    uint64_t delivered;       // handed to a handler, callback or client
+    uint64_t dead_lettered;   // destination dead or gone; dropped on death
+    uint64_t refused;         // refused at send: full, oversized, malformed
+    uint64_t late_replies;    // replies that came after their request ended
+                              // (these are counted in dead_lettered too)
+    uint64_t malformed;       // frames from outside refused by the decoder or
+                              // the gateway (bad input), and failed inbox reads
+    uint64_t limits_hit;      // max_actors or max_ports reached (TROUPE_ELIMIT)
+    uint64_t spawned;         // actors started
+    uint64_t exited;          // actors ended (any reason)
+    uint64_t crashed;         // actors ended with an abnormal reason
+    uint64_t budget_overruns; // handler runs past their actor's budget
+    uint64_t live_actors;     // actors alive now
+    uint64_t live_threads;    // threads the node runs now
+    uint64_t live_sockets;    // zmq sockets open now
+    uint64_t live_clients;    // client handles open now
 } troupe_node_stats;
 
 // Fill *stats. Counters are read one by one while the node runs, so the

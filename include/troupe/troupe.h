@@ -12,6 +12,8 @@
 #include "troupe/request.h"
 #include "troupe/client.h"
 #include "troupe/remote.h"
+#include "troupe/fault.h"
+#include "troupe/supervisor.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

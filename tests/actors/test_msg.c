@@ -107,7 +107,7 @@ START_TEST(addresses_clock_and_error_names_behave)
     ck_assert_int_gt(t, 0);
     ck_assert_int_ge(troupe_deadline_in(10), t + 10);
     ck_assert_int_eq(troupe_deadline_in(TROUPE_FOREVER), TROUPE_FOREVER);
-    for (int rc = 0; rc >= TROUPE_ESTATE; rc--) {
+    for (int rc = 0; rc >= TROUPE_EINTENSITY; rc--) {
         ck_assert_str_ne(troupe_errname(rc), "TROUPE_E?");
         ck_assert_str_ne(troupe_strerror(rc), "unknown error");
     }

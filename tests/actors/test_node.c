@@ -49,7 +49,8 @@ START_TEST(default_node_has_a_loop_per_core_and_destroys_clean)
     ck_assert_uint_ge(troupe_node_loops(n), 1);
     troupe_node_stats st;
     TR_CK_OK(troupe_node_stats_get(n, &st));
-    ck_assert_uint_eq(st.live_threads, troupe_node_loops(n));
+    // The loops and the watchdog (troupe_node_opts.watchdog_ms).
+    ck_assert_uint_eq(st.live_threads, troupe_node_loops(n) + 1);
     TR_CK_OK(troupe_node_destroy(&n));
     ck_assert_ptr_null(n);
     TR_CK_OK(troupe_node_destroy(&n)); // twice is fine

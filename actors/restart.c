@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+//
+// Restart in place, actors layer (see restart.h): parking a supervised
+// actor when it ends, reviving it under the same address with its mailbox,
+// and finishing it for good. The decisions (whether, when) are the
+// supervisor's; this file only carries them out on the actor's own port.
+#include <stdlib.h>
+#include <string.h>
+
+#include "restart.h"
+
+static int s_link_local(tr_actor *a, troupe_addr who)
+{
+    tr_watch *w = malloc(sizeof *w);
+    if (!w)
+        return TROUPE_ENOMEM;
+    *w = (tr_watch){.next = a->links, .who = who};
+    a->links = w;
+    return 0;
+}
+
+void tr_restart_park(tr_port *p, tr_actor *a, int reason)
+{
+    tr_actor_end_run(p, a, reason); // its supervisor hears the exit
+    a->flags &= ~(uint32_t)(TR_ACT_STARTED | TR_ACT_EXITING | TR_ACT_TRAP |
+                            TR_ACT_TRAP_STOP);
+    a->flags |= TR_ACT_PARKED;
+    a->exit_reason = reason;
+    // If the supervisor is gone (or goes) before it decides, nobody ever
+    // will: its down message finishes the parked actor.
+    if (tr_monitor(p, a, a->supervisor, &a->sup_ref) != 0) {
+        a->flags |= TR_ACT_FINAL;
+        tr_actor_terminate(p, a, reason);
+    }
+}
+
+void tr_restart_unpark(tr_port *p, tr_actor *a)
+{
+    tr_watch **at = &a->monitors;
+    while (*at && (*at)->ref != a->sup_ref)
+        at = &(*at)->next;
+    if (*at) {
+        tr_watch *w = *at;
+        *at = w->next;
+        tr_send_system(p->node, w->who, TR_SYS_DEMONITOR, w->ref, NULL);
+        free(w);
+    }
+    a->sup_ref = 0;
+    a->flags &= ~(uint32_t)TR_ACT_PARKED;
+}
+
+void tr_restart_started(tr_port *p, tr_actor *a)
+{
+    if (atomic_load_explicit(&p->abandoned, memory_order_relaxed))
+        return; // given up on while in init: its supervisor moved on
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_TELL, "$started", 8, NULL, 0);
+    if (!m) {
+        tr_logf(&p->node->log, TROUPE_LOG_ERROR,
+                "out of memory: start of %u.%u not reported", a->addr.slot,
+                a->addr.incarnation);
+        return;
+    }
+    m->to = a->supervisor;
+    m->from = a->addr;
+    TR_BUMP(a->n_sent);
+    tr_route(p->node, p, m);
+}
+
+static void s_revive(tr_port *p, tr_actor *a)
+{
+    tr_restart_unpark(p, a);
+    if (a->flags & TR_ACT_SPEC_TRAP)
+        a->flags |= TR_ACT_TRAP;
+    a->exit_reason = 0;
+    if (a->flags & TR_ACT_OWNS_STATE)
+        memset(a->inline_state, 0, a->state_size);
+    int rc = s_link_local(a, a->supervisor);
+    if (rc == 0) { // sent as a (tr_send_system signs with the running actor)
+        troupe_ctx saved = p->cx;
+        p->cx = (troupe_ctx){.port = p, .actor = a};
+        rc = tr_send_system(p->node, a->supervisor, TR_SYS_LINK, 0, NULL);
+        p->cx = saved;
+    }
+    if (rc == 0)
+        rc = tr_actor_init(p, a);
+    if (rc)
+        tr_actor_terminate(p, a, rc); // parks again: the supervisor hears
+    else
+        tr_actor_started(p, a);
+}
+
+void tr_restart_system(tr_port *p, tr_actor *a, troupe_msg *m)
+{
+    if (!(a->flags & TR_ACT_KEEP) || !troupe_addr_eq(m->from, a->supervisor))
+        return; // only its supervisor decides
+    if (m->code == TR_SYS_REVIVE) {
+        if (a->flags & TR_ACT_PARKED)
+            s_revive(p, a);
+        return;
+    }
+    int reason = (int)(int64_t)m->ref;
+    a->flags |= TR_ACT_FINAL;
+    if (a->flags & TR_ACT_PARKED)
+        tr_actor_terminate(p, a, reason);
+    else
+        tr_actor_exit(p, a, reason);
+}
+
+int tr_restart_intercept(tr_port *p, tr_actor *a, troupe_msg *m)
+{
+    if (m->kind != TROUPE_MSG_DOWN || m->ref != a->sup_ref)
+        return 0;
+    TR_BUMP(p->ctr.delivered);
+    tr_msg_free(m);
+    a->flags |= TR_ACT_FINAL; // its supervisor is gone
+    tr_actor_terminate(p, a, a->exit_reason);
+    return 1;
+}
+
+int tr_restart_revive(troupe_ctx *cx, troupe_addr child)
+{
+    if (!cx || !cx->actor)
+        return TROUPE_EINVAL;
+    return tr_send_system(cx->port->node, child, TR_SYS_REVIVE, 0, NULL);
+}
+
+int tr_restart_finish(troupe_ctx *cx, troupe_addr child, int reason)
+{
+    if (!cx || !cx->actor)
+        return TROUPE_EINVAL;
+    return tr_send_system(cx->port->node, child, TR_SYS_FINISH,
+                          (uint64_t)(int64_t)reason, NULL);
+}
+
+void tr_trap_stop(troupe_ctx *cx)
+{
+    if (cx && cx->actor)
+        cx->actor->flags |= TR_ACT_TRAP_STOP;
+}
+
+troupe_addr tr_ctx_supervisor(const troupe_ctx *cx)
+{
+    if (!cx || !cx->actor || !(cx->actor->flags & TR_ACT_KEEP))
+        return TROUPE_ADDR_NONE;
+    return cx->actor->supervisor;
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+//
+// The watchdog and handler budgets: a handler running past its actor's
+// budget is reported while it still runs (log line naming actor and tag,
+// budget_overruns stat), or when it returns if there is no watchdog; the
+// watchdog is a thread of its own that watchdog_ms = 0 turns off. Replacing
+// a hung isolated child is the supervisor's part (test_supervisor.c).
+#include <pthread.h>
+#include <string.h>
+
+#include "tr_actors.h"
+#include "tr_check.h"
+
+static char s_log[4096];
+static pthread_mutex_t s_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void s_keep_log(void *arg, troupe_log_level level, const char *line)
+{
+    (void)arg;
+    (void)level;
+    pthread_mutex_lock(&s_log_lock);
+    size_t n = strlen(s_log);
+    if (n + strlen(line) + 2 < sizeof s_log) {
+        strcat(s_log, line);
+        strcat(s_log, "\n");
+    }
+    pthread_mutex_unlock(&s_log_lock);
+}
+
+static int s_logged(const char *what)
+{
+    pthread_mutex_lock(&s_log_lock);
+    int found = strstr(s_log, what) != NULL;
+    pthread_mutex_unlock(&s_log_lock);
+    return found;
+}
+
+static troupe_node *s_node(int64_t watchdog_ms)
+{
+    troupe_node_opts o;
+    troupe_node_opts_init(&o);
+    o.loops = 1;
+    o.watchdog_ms = watchdog_ms;
+    o.log = s_keep_log;
+    s_log[0] = '\0';
+    return tr_node_new_opts(&o);
+}
+
+static uint64_t s_overruns(troupe_node *n)
+{
+    troupe_node_stats st;
+    TR_CK_OK(troupe_node_stats_get(n, &st));
+    return st.budget_overruns;
+}
+
+// An echo actor with a budget of 20 ms; "block" holds it on a gate.
+static troupe_addr s_spawn_budgeted(troupe_node *n, tr_echo_state *st)
+{
+    troupe_actor_spec spec = tr_echo_spec(TROUPE_SHARED, st);
+    spec.budget_ms = 20;
+    troupe_addr a;
+    TR_CK_OK(troupe_node_spawn(n, &spec, troupe_deadline_in(5000), &a));
+    return a;
+}
+
+START_TEST(handler_past_its_budget_is_reported_while_it_runs)
+{
+    static tr_gate entered, release;
+    static tr_echo_state st = {.entered = &entered, .release = &release};
+    tr_gate_init(&entered);
+    tr_gate_init(&release);
+    troupe_node *n = s_node(5);
+    troupe_client *c;
+    TR_CK_OK(troupe_client_new(n, &c));
+    troupe_addr a = s_spawn_budgeted(n, &st);
+    TR_CK_OK(troupe_client_tell(c, a, "block", NULL));
+    tr_gate_wait(&entered, 5000, "block handler entered");
+    int64_t until = troupe_deadline_in(5000);
+    while (s_overruns(n) == 0 && troupe_now() < until)
+        sched_yield(); // the handler is still blocked: only the watchdog
+    ck_assert_uint_eq(s_overruns(n), 1);
+    ck_assert(s_logged("handler for \"block\" still running after"));
+    ck_assert(s_logged("make this actor isolated"));
+    tr_gate_open(&release);
+    tr_check_echo(c, a, 1); // it goes on; the overrun is counted once
+    ck_assert_uint_eq(s_overruns(n), 1);
+    troupe_client_destroy(&c);
+    tr_node_destroy_clean(&n);
+}
+END_TEST
+
+START_TEST(without_watchdog_an_overrun_is_reported_when_it_returns)
+{
+    static tr_gate entered, release;
+    static tr_echo_state st = {.entered = &entered, .release = &release};
+    tr_gate_init(&entered);
+    tr_gate_init(&release);
+    troupe_node *n = s_node(0);
+    troupe_node_stats ns;
+    TR_CK_OK(troupe_node_stats_get(n, &ns));
+    ck_assert_uint_eq(ns.live_threads, 1); // the loop only
+    troupe_client *c;
+    TR_CK_OK(troupe_client_new(n, &c));
+    troupe_addr a = s_spawn_budgeted(n, &st);
+    TR_CK_OK(troupe_client_tell(c, a, "block", NULL));
+    tr_gate_wait(&entered, 5000, "block handler entered");
+    int64_t t0 = troupe_now();
+    while (troupe_now() - t0 < 40) // let it overrun: nobody is watching
+        sched_yield();
+    ck_assert_uint_eq(s_overruns(n), 0);
+    tr_gate_open(&release);
+    tr_check_echo(c, a, 1); // after "block" returned
+    ck_assert_uint_eq(s_overruns(n), 1);
+    ck_assert(s_logged("handler for \"block\" took"));
+    troupe_client_destroy(&c);
+    tr_node_destroy_clean(&n);
+}
+END_TEST
+
+START_TEST(negative_watchdog_interval_is_einval)
+{
+    troupe_node_opts o;
+    troupe_node_opts_init(&o);
+    ck_assert_int_eq(o.watchdog_ms, 10);
+    o.watchdog_ms = -1;
+    troupe_node *n = NULL;
+    TR_CK_ERR(troupe_node_new(&n, &o), TROUPE_EINVAL);
+    ck_assert_ptr_null(n);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("watchdog");
+    TCase *tc = tcase_create("budget");
+    tcase_set_timeout(tc, TR_TCASE_TIMEOUT);
+    tcase_add_test(tc, handler_past_its_budget_is_reported_while_it_runs);
+    tcase_add_test(tc, without_watchdog_an_overrun_is_reported_when_it_returns);
+    tcase_add_test(tc, negative_watchdog_interval_is_einval);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tr_run_suite(make_suite());
+}
