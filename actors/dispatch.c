@@ -161,8 +161,11 @@ static void s_system(tr_port *p, troupe_msg *m)
                 TR_ACT_TRAP_STOP &&
             s_stop_as_message(p, a, m))
             break; // a supervisor: it stops its children first
-        if (a->flags & TR_ACT_PARKED) { // between two runs: end it for good
-            a->flags |= TR_ACT_FINAL;
+        if (a->flags & TR_ACT_PARKED) { // between two runs
+            if (troupe_addr_eq(m->from, a->supervisor))
+                break; // its supervisor: it ended already, its exit is on
+                       // the way, and a revive may follow
+            a->flags |= TR_ACT_FINAL; // anybody else: it ends for good
             tr_actor_terminate(p, a, (int)(int64_t)m->ref);
             break;
         }

@@ -310,8 +310,9 @@ static void s_apply(troupe_ctx *cx, s_sup *s)
         free(act);
     for (size_t i = 0; i < s->core.n_child && i < s->n_kids; i++) {
         s_child *k = &s->kids[i];
-        if (s->core.child[i].state != TR_SUP_CHILD_IDLE)
-            continue;
+        if (s->core.child[i].state != TR_SUP_CHILD_IDLE ||
+            s->core.child[i].restart_after_stop)
+            continue; // running, or queued to start again in a group
         int first_start_failed = k->start_reply != NULL;
         if ((troupe_addr_valid(k->addr) && k->parked) || first_start_failed)
             s_release(cx, k, s->core.child[i].last_reason);
