@@ -9,6 +9,7 @@
 // from a child, an exit message, its tick timer, the requests of the
 // public calls in sup_api.c), and each one is fed to the core, whose
 // actions are carried out here in order.
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,12 +122,32 @@ static int s_spawn_child(troupe_ctx *cx, s_child *k)
     return tr_spawn_supervised(cx, &as, &k->addr);
 }
 
+// Log a line about this supervisor ("supervisor 3.1 web: ...").
+static void s_log(troupe_ctx *cx, s_sup *s, troupe_log_level level,
+                  const char *what, const s_child *k, int reason)
+{
+    troupe_addr self = troupe_self(cx);
+    const char *id = k && k->spec->id ? k->spec->id : "";
+    tr_logf(&troupe_ctx_node(cx)->log, level,
+            "supervisor %u.%u%s%s: %s%s%s%s%s (%d)", self.slot,
+            self.incarnation, s->spec->name ? " " : "",
+            s->spec->name ? s->spec->name : "", what, k ? " " : "", id,
+            reason ? " after " : "",
+            reason ? (reason <= TROUPE_EUSER ? "application error"
+                                             : troupe_errname(reason))
+                   : "",
+            reason);
+}
+
 static void s_start(troupe_ctx *cx, s_sup *s, size_t i)
 {
     s_child *k = &s->kids[i];
     int rc = TROUPE_EDEAD;
-    if (k->ran)
+    if (k->ran) {
         s->restarts++;
+        s_log(cx, s, TROUPE_LOG_INFO, "restarts child", k,
+              s->core.child[i].last_reason);
+    }
     k->ran = 1;
     if (troupe_addr_valid(k->addr) && k->parked) {
         k->parked = 0;
@@ -267,6 +288,15 @@ static void s_do(troupe_ctx *cx, s_sup *s, const tr_sup_action *a)
         s_forget(cx, s, a->i);
         break;
     case TR_SUP_DO_EXIT:
+        if (a->reason == TROUPE_EINTENSITY) {
+            char what[128];
+            snprintf(what, sizeof what,
+                     "gives up with TROUPE_EINTENSITY: more than %u restarts "
+                     "in %lld ms, children stopped",
+                     s->spec->spec.intensity,
+                     (long long)s->spec->spec.period_ms);
+            s_log(cx, s, TROUPE_LOG_WARN, what, NULL, 0);
+        }
         s_ready(s, a->reason ? a->reason : TROUPE_ESHUTDOWN);
         troupe_exit(cx, a->reason);
         break;
