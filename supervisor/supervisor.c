@@ -128,15 +128,15 @@ static void s_log(troupe_ctx *cx, s_sup *s, troupe_log_level level,
 {
     troupe_addr self = troupe_self(cx);
     const char *id = k && k->spec->id ? k->spec->id : "";
-    tr_logf(&troupe_ctx_node(cx)->log, level,
-            "supervisor %u.%u%s%s: %s%s%s%s%s (%d)", self.slot,
-            self.incarnation, s->spec->name ? " " : "",
-            s->spec->name ? s->spec->name : "", what, k ? " " : "", id,
-            reason ? " after " : "",
-            reason ? (reason <= TROUPE_EUSER ? "application error"
-                                             : troupe_errname(reason))
-                   : "",
-            reason);
+    char why[64] = "";
+    if (reason)
+        snprintf(why, sizeof why, " after %s (%d)",
+                 reason <= TROUPE_EUSER ? "application error"
+                                        : troupe_errname(reason),
+                 reason);
+    tr_logf(&troupe_ctx_node(cx)->log, level, "supervisor %u.%u%s%s: %s%s%s%s",
+            self.slot, self.incarnation, s->spec->name ? " " : "",
+            s->spec->name ? s->spec->name : "", what, k ? " " : "", id, why);
 }
 
 static void s_start(troupe_ctx *cx, s_sup *s, size_t i)
