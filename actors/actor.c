@@ -74,6 +74,8 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
     a->state_size = extra;
     if (spec->budget_ms > 0)
         a->budget_ns = (uint64_t)spec->budget_ms * 1000000u;
+    else if (on->kind == TR_PORT_LOOP && n->opts.block_warn_ms > 0)
+        a->budget_ns = (uint64_t)n->opts.block_warn_ms * 1000000u;
     a->seq = atomic_fetch_add(&n->spawn_seq, 1) + 1;
     tr_slot *s = tr_slots_get(&n->slots, idx);
     atomic_store_explicit(&s->actor, a, memory_order_relaxed);

@@ -37,6 +37,7 @@ TROUPE_API void troupe_node_opts_init(troupe_node_opts *o)
     o->log_arg = NULL;
     o->log_level = TROUPE_LOG_WARN;
     o->watchdog_ms = 10;
+    o->block_warn_ms = 100;
 }
 
 static int s_check_opts(const troupe_node_opts *o)
@@ -47,7 +48,8 @@ static int s_check_opts(const troupe_node_opts *o)
         o->max_tag_len == 0 || o->max_tag_len > 65535 ||
         o->request_timeout_ms <= 0 || o->shutdown_timeout_ms < 0 ||
         o->batch == 0 || o->loops > 1024 || o->max_ports == 0 ||
-        o->max_actors == 0 || o->watchdog_ms < 0)
+        o->max_actors == 0 || o->watchdog_ms < 0 ||
+        o->block_warn_ms < 0)
         return TROUPE_EINVAL;
     unsigned loops = o->loops ? o->loops : 1;
     if (o->max_ports <= loops)

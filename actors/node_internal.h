@@ -150,6 +150,7 @@ struct tr_actor {
     uint64_t sup_ref;                   // parked: its monitor on supervisor
     size_t state_size;                  // inline state, zeroed on revive
     uint64_t budget_ns;                 // handler budget, 0: none
+    uint64_t budget_ticks;              // the same in tr_ticks (0: not yet)
     struct tr_fault_actor *fault;       // bound to a fault plan, or NULL
     _Alignas(max_align_t) unsigned char inline_state[];
 };

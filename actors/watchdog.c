@@ -71,6 +71,10 @@ void tr_watchdog_leave(tr_port *p, tr_actor *a, const troupe_msg *m,
                        uint64_t t0, uint64_t t1)
 {
     atomic_store_explicit(&p->busy_t0, 0, memory_order_release);
+    if (!a->budget_ticks) // once: a clock read is dearer than a handler
+        a->budget_ticks = tr_ns_to_ticks(a->budget_ns);
+    if (t1 - t0 <= a->budget_ticks)
+        return;
     uint64_t ns = tr_ticks_to_ns(t1 - t0);
     if (ns <= a->budget_ns)
         return;

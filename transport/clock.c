@@ -58,6 +58,16 @@ uint64_t tr_ticks_to_ns(uint64_t ticks)
 #endif
 }
 
+uint64_t tr_ns_to_ticks(uint64_t ns)
+{
+#if defined(__x86_64__)
+    uint64_t one = tr_ticks_to_ns(1u << 30); // ns in 2^30 ticks
+    return one ? (uint64_t)((double)ns * (double)(1u << 30) / (double)one) : ns;
+#else
+    return ns;
+#endif
+}
+
 TROUPE_API int64_t troupe_now(void)
 {
     // +1 keeps the value > 0 even right after boot: 0 is

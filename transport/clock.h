@@ -17,5 +17,7 @@ uint64_t tr_ticks(void);
 // Convert a tick difference to nanoseconds (calibrated against
 // CLOCK_MONOTONIC over the process's life so far, at least 1 ms of it).
 uint64_t tr_ticks_to_ns(uint64_t ticks);
+// The other way round (costs a clock read: cache the result).
+uint64_t tr_ns_to_ticks(uint64_t ns);
 
 #endif

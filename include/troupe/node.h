@@ -64,6 +64,11 @@ typedef struct troupe_node_opts {
     // watchdog thread (an overrun is then only seen when the handler
     // returns).
     int64_t watchdog_ms;
+    // The budget of every shared-loop actor that sets none, in ms: a
+    // handler that holds its loop longer than this is reported like any
+    // overrun (every other actor of that loop waited). Default 100 (as
+    // asyncio's slow_callback_duration). 0: no default budget.
+    int64_t block_warn_ms;
     // Log hook and its argument. Default: lines at TROUPE_LOG_WARN or more
     // severe go to stderr (never stdout). Set log_level to choose the level.
     troupe_log_fn log;

@@ -35,15 +35,21 @@ static int s_logged(const char *what)
     return found;
 }
 
-static troupe_node *s_node(int64_t watchdog_ms)
+static troupe_node *s_node_opts(int64_t watchdog_ms, int64_t block_warn_ms)
 {
     troupe_node_opts o;
     troupe_node_opts_init(&o);
     o.loops = 1;
     o.watchdog_ms = watchdog_ms;
+    o.block_warn_ms = block_warn_ms;
     o.log = s_keep_log;
     s_log[0] = '\0';
     return tr_node_new_opts(&o);
+}
+
+static troupe_node *s_node(int64_t watchdog_ms)
+{
+    return s_node_opts(watchdog_ms, 0);
 }
 
 static uint64_t s_overruns(troupe_node *n)
@@ -117,13 +123,41 @@ START_TEST(without_watchdog_an_overrun_is_reported_when_it_returns)
 }
 END_TEST
 
-START_TEST(negative_watchdog_interval_is_einval)
+START_TEST(handler_holding_its_loop_past_block_warn_ms_is_reported)
+{
+    static tr_gate entered, release;
+    static tr_echo_state st = {.entered = &entered, .release = &release};
+    tr_gate_init(&entered);
+    tr_gate_init(&release);
+    troupe_node *n = s_node_opts(5, 20); // no budget of its own: the loop's
+    troupe_client *c;
+    TR_CK_OK(troupe_client_new(n, &c));
+    troupe_addr a = tr_spawn_echo(n, TROUPE_SHARED, &st);
+    TR_CK_OK(troupe_client_tell(c, a, "block", NULL));
+    tr_gate_wait(&entered, 5000, "block handler entered");
+    int64_t until = troupe_deadline_in(5000);
+    while (s_overruns(n) == 0 && troupe_now() < until)
+        sched_yield();
+    ck_assert_uint_eq(s_overruns(n), 1);
+    ck_assert(s_logged("handler for \"block\" still running after"));
+    tr_gate_open(&release);
+    tr_check_echo(c, a, 1);
+    troupe_client_destroy(&c);
+    tr_node_destroy_clean(&n);
+}
+END_TEST
+
+START_TEST(negative_intervals_are_einval)
 {
     troupe_node_opts o;
     troupe_node_opts_init(&o);
     ck_assert_int_eq(o.watchdog_ms, 10);
+    ck_assert_int_eq(o.block_warn_ms, 100);
     o.watchdog_ms = -1;
     troupe_node *n = NULL;
+    TR_CK_ERR(troupe_node_new(&n, &o), TROUPE_EINVAL);
+    o.watchdog_ms = 10;
+    o.block_warn_ms = -1;
     TR_CK_ERR(troupe_node_new(&n, &o), TROUPE_EINVAL);
     ck_assert_ptr_null(n);
 }
@@ -136,7 +170,8 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, TR_TCASE_TIMEOUT);
     tcase_add_test(tc, handler_past_its_budget_is_reported_while_it_runs);
     tcase_add_test(tc, without_watchdog_an_overrun_is_reported_when_it_returns);
-    tcase_add_test(tc, negative_watchdog_interval_is_einval);
+    tcase_add_test(tc, handler_holding_its_loop_past_block_warn_ms_is_reported);
+    tcase_add_test(tc, negative_intervals_are_einval);
     suite_add_tcase(s, tc);
     return s;
 }
