@@ -48,8 +48,7 @@ static int s_check_opts(const troupe_node_opts *o)
         o->max_tag_len == 0 || o->max_tag_len > 65535 ||
         o->request_timeout_ms <= 0 || o->shutdown_timeout_ms < 0 ||
         o->batch == 0 || o->loops > 1024 || o->max_ports == 0 ||
-        o->max_actors == 0 || o->watchdog_ms < 0 ||
-        o->block_warn_ms < 0)
+        o->max_actors == 0 || o->watchdog_ms < 0 || o->block_warn_ms < 0)
         return TROUPE_EINVAL;
     unsigned loops = o->loops ? o->loops : 1;
     if (o->max_ports <= loops)
