@@ -294,6 +294,7 @@ void tr_actor_end_run(tr_port *p, tr_actor *a, int reason)
         tr_reply_code(n, p, &req, TROUPE_EDEAD);
         free(d);
     }
+    tr_io_actor_end(p, a);
     while (a->timers) {
         tr_utimer *t = a->timers;
         a->timers = t->next;

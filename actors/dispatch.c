@@ -16,7 +16,8 @@
 
 static int s_is_counted_kind(uint8_t kind)
 {
-    return kind != TROUPE_MSG_SYSTEM && kind != TROUPE_MSG_TIMER;
+    return kind != TROUPE_MSG_SYSTEM && kind != TROUPE_MSG_TIMER &&
+           kind != TROUPE_MSG_IO;
 }
 
 void tr_dead_letter(tr_port *p, troupe_msg *m)
@@ -345,6 +346,12 @@ static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
         s_call_handler(p, a, m);
         break;
     }
+    case TROUPE_MSG_IO:
+        // Its fd is polled again after this run; if it was unwatched
+        // meanwhile, the message is dropped.
+        if (tr_io_rearm(p, m))
+            s_call_handler(p, a, m);
+        break;
     case TROUPE_MSG_REQUEST:
         if (m->deadline != TROUPE_FOREVER && m->deadline < troupe_now()) {
             // Expired before its handler ran: nobody waits for the answer.

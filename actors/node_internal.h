@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "decode_limits.h"
+#include "io_internal.h"
 #include "log.h"
 #include "msg_internal.h"
 #include "registry.h"
@@ -234,6 +235,7 @@ struct tr_port {
     _Atomic uint32_t busy_slot, busy_inc;         // the actor
     _Atomic uint32_t busy_sup_slot, busy_sup_inc; // its supervisor, if any
     _Atomic uint64_t busy_tag[8]; // its tag (64 bytes, NUL-padded)
+    tr_io_set io;                 // fds its actors watch (io.c)
     // An isolated port given up on (tr_abandon): its actor is dead to the
     // world; whatever it still does is dropped and it ends when it can.
     _Atomic int abandoned;

@@ -256,6 +256,7 @@ void tr_port_close(tr_port *p)
     tr_sock_close(&n->zctx, &p->inbox);
     s_close_outboxes(p);
     tr_timers_fini(&p->timers);
+    tr_io_fini(&p->io);
     free(p->pend);
     p->pend = NULL;
     p->pend_cap = p->pend_len = 0;
@@ -612,7 +613,7 @@ static void *s_port_main(void *arg)
             continue;
         }
         p->since_inbox = 0;
-        if (!p->watch_sock) {
+        if (!p->watch_sock && !p->io.armed) {
             if (p->rcvtimeo != timeout) {
                 int t = timeout > INT32_MAX ? INT32_MAX : (int)timeout;
                 zmq_setsockopt(p->inbox, ZMQ_RCVTIMEO, &t, sizeof t);
@@ -623,7 +624,7 @@ static void *s_port_main(void *arg)
                 tr_port_drain(p); // inbox first, then the foreign queue
             continue;
         }
-        int ready = tr_port_wait(p, timeout);
+        int ready = tr_io_wait(p, timeout); // also the fds it watches
         if (ready < 0)
             break;
         if (ready & TR_READY_INBOX)

@@ -58,7 +58,8 @@ void tr_offer_failed(tr_port *p, const char *tag, troupe_addr to, int rc)
 int tr_route(troupe_node *n, tr_port *p, troupe_msg *m)
 {
     tr_counters *c = s_counters(n, p);
-    int counted = m->kind != TROUPE_MSG_SYSTEM && m->kind != TROUPE_MSG_TIMER;
+    int counted = m->kind != TROUPE_MSG_SYSTEM && m->kind != TROUPE_MSG_TIMER &&
+                  m->kind != TROUPE_MSG_IO;
     if (counted)
         s_count(p, &c->sent);
     tr_slot *s = tr_slots_get(&n->slots, m->to.slot);

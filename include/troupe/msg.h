@@ -62,6 +62,7 @@ typedef enum troupe_msg_kind {
     TROUPE_MSG_EXIT = 6,    // a linked actor ended (trapped): code() reason
     TROUPE_MSG_TIMER = 7,   // a timer fired; the tag is the timer's tag
     TROUPE_MSG_SYSTEM = 8,  // runtime-internal; never reaches a handler
+    TROUPE_MSG_IO = 9,      // a watched fd is ready (troupe/io.h)
 } troupe_msg_kind;
 
 // The message's kind. Thread: any (the message is immutable).

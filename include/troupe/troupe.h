@@ -14,6 +14,7 @@
 #include "troupe/remote.h"
 #include "troupe/fault.h"
 #include "troupe/supervisor.h"
+#include "troupe/io.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

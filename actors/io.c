@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+//
+// I/O watches, actors layer (troupe/io.h, io_internal.h). A port with armed
+// watches sleeps in zmq_poll over its inbox, its foreign eventfd, its
+// watched socket (the gateway's) and the armed fds, instead of in a
+// blocking zmq_recv. A ready fd is disarmed and becomes one TROUPE_MSG_IO
+// message; it is armed again when that message was handled, so an actor
+// never has more than one notification per watch in its mailbox.
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "node_internal.h"
+
+static tr_io_watch *s_find(tr_io_set *s, const tr_actor *a, uint64_t id,
+                           size_t *at)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->w[i]->id == id && (!a || s->w[i]->actor == a)) {
+            if (at)
+                *at = i;
+            return s->w[i];
+        }
+    return NULL;
+}
+
+static void s_remove(tr_io_set *s, size_t i)
+{
+    tr_io_watch *w = s->w[i];
+    if (w->armed)
+        s->armed--;
+    s->w[i] = s->w[--s->n];
+    free(w);
+}
+
+TROUPE_API int troupe_io_watch(troupe_ctx *cx, int fd, unsigned events,
+                               const char *tag, uint64_t *id)
+{
+    if (!cx || !cx->actor || fd < 0 || !events ||
+        (events & ~(TROUPE_IO_READ | TROUPE_IO_WRITE)))
+        return TROUPE_EINVAL;
+    if (cx->no_send)
+        return TROUPE_ESTATE;
+    tr_port *p = cx->port;
+    size_t tag_len;
+    if (tr_tag_check(tag, &p->node->limits, &tag_len))
+        return TROUPE_EINVAL;
+    tr_io_set *s = &p->io;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4;
+        tr_io_watch **w = realloc(s->w, cap * sizeof *w);
+        if (!w)
+            return TROUPE_ENOMEM;
+        s->w = w;
+        void *items = realloc(s->items, (cap + 3) * sizeof(zmq_pollitem_t));
+        if (!items)
+            return TROUPE_ENOMEM;
+        s->items = items;
+        s->cap = cap;
+    }
+    tr_io_watch *w = calloc(1, sizeof *w + tag_len + 1);
+    if (!w)
+        return TROUPE_ENOMEM;
+    w->actor = cx->actor;
+    w->id = ++p->next_id;
+    w->fd = fd;
+    w->events = (short)(((events & TROUPE_IO_READ) ? ZMQ_POLLIN : 0) |
+                        ((events & TROUPE_IO_WRITE) ? ZMQ_POLLOUT : 0));
+    w->armed = 1;
+    if (tag_len)
+        memcpy(w->tag, tag, tag_len);
+    s->w[s->n++] = w;
+    s->armed++;
+    if (id)
+        *id = w->id;
+    return 0;
+}
+
+TROUPE_API int troupe_io_unwatch(troupe_ctx *cx, uint64_t id)
+{
+    if (!cx || !cx->actor)
+        return TROUPE_EINVAL;
+    size_t at;
+    if (!s_find(&cx->port->io, cx->actor, id, &at))
+        return TROUPE_ENOENT;
+    s_remove(&cx->port->io, at);
+    return 0;
+}
+
+// Turn a ready watch into a message for its actor.
+static void s_fire(tr_port *p, tr_io_watch *w, short revents)
+{
+    unsigned ready = ((revents & ZMQ_POLLIN) ? TROUPE_IO_READ : 0) |
+                     ((revents & ZMQ_POLLOUT) ? TROUPE_IO_WRITE : 0) |
+                     ((revents & ZMQ_POLLERR) ? TROUPE_IO_ERROR : 0);
+    troupe_msg *m = tr_msg_new(TROUPE_MSG_IO, w->tag, strlen(w->tag), NULL, 0);
+    if (!m) {
+        tr_logf(&p->node->log, TROUPE_LOG_ERROR,
+                "out of memory: readiness of fd %d not told", w->fd);
+        return; // stays armed: told at the next wait
+    }
+    w->armed = 0;
+    p->io.armed--;
+    m->to = w->actor->addr;
+    m->from = w->actor->addr;
+    m->code = (int32_t)ready;
+    m->ref = w->id;
+    tr_accept(p, m);
+}
+
+int tr_io_wait(tr_port *p, long timeout)
+{
+    tr_io_set *s = &p->io;
+    zmq_pollitem_t fixed[3], *it = s->items ? s->items : fixed;
+    size_t k = 0;
+    it[k++] = (zmq_pollitem_t){.socket = p->inbox, .events = ZMQ_POLLIN};
+    it[k++] =
+        (zmq_pollitem_t){.socket = NULL, .fd = p->efd, .events = ZMQ_POLLIN};
+    if (p->watch_sock)
+        it[k++] =
+            (zmq_pollitem_t){.socket = p->watch_sock, .events = ZMQ_POLLIN};
+    size_t first_fd = k;
+    tr_io_watch *polled[s->n ? s->n : 1];
+    for (size_t i = 0; i < s->n; i++)
+        if (s->w[i]->armed) {
+            polled[k - first_fd] = s->w[i];
+            it[k++] = (zmq_pollitem_t){
+                .socket = NULL, .fd = s->w[i]->fd, .events = s->w[i]->events};
+        }
+    if (zmq_poll(it, (int)k, timeout) < 0) {
+        if (zmq_errno() == EINTR)
+            return 0;
+        tr_logf(&p->node->log, TROUPE_LOG_ERROR, "port %u: poll: %s", p->id,
+                zmq_strerror(zmq_errno()));
+        return TROUPE_ESYS;
+    }
+    int ready = ((it[0].revents & ZMQ_POLLIN) ? TR_READY_INBOX : 0) |
+                ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0);
+    if (p->watch_sock && (it[2].revents & ZMQ_POLLIN))
+        ready |= TR_READY_WATCH;
+    for (size_t j = first_fd; j < k; j++)
+        if (it[j].revents)
+            s_fire(p, polled[j - first_fd], it[j].revents);
+    return ready;
+}
+
+int tr_io_rearm(tr_port *p, const troupe_msg *m)
+{
+    tr_io_watch *w = s_find(&p->io, NULL, m->ref, NULL);
+    if (!w || !troupe_addr_eq(w->actor->addr, m->to))
+        return 0;
+    if (!w->armed) {
+        w->armed = 1;
+        p->io.armed++;
+    }
+    return 1;
+}
+
+void tr_io_actor_end(tr_port *p, tr_actor *a)
+{
+    tr_io_set *s = &p->io;
+    for (size_t i = s->n; i-- > 0;)
+        if (s->w[i]->actor == a)
+            s_remove(s, i);
+}
+
+void tr_io_fini(tr_io_set *s)
+{
+    while (s->n)
+        s_remove(s, s->n - 1);
+    free(s->w);
+    free(s->items);
+    memset(s, 0, sizeof *s);
+}
