@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <zmq.h>
 
+#include "client_internal.h"
 #include "node_internal.h"
 
 struct troupe_client {
     troupe_node *node; // owner
     tr_port *port;     // inbox and outboxes, used by the calling thread
     tr_actor *self;    // the client's identity
+    unsigned gathers;  // open gathers (gather.c): calls that would drop
+                       // their replies are refused meanwhile
 };
 
 static int s_noop(troupe_ctx *cx, void *state, const troupe_msg *msg)
@@ -181,22 +184,12 @@ static int s_vcall(troupe_client *c, troupe_addr to, const char *tag,
     if (!c || !reply)
         return TROUPE_EINVAL;
     *reply = NULL;
+    if (c->gathers) // it would drop their replies
+        return TROUPE_ESTATE;
     if (deadline == TROUPE_DEADLINE_DEFAULT)
         deadline = tr_default_deadline(c->node, NULL);
-    if (deadline != TROUPE_FOREVER && deadline <= troupe_now())
-        return TROUPE_ETIMEDOUT;
-    troupe_msg *m;
-    int rc =
-        tr_msg_pack(TROUPE_MSG_REQUEST, tag, &c->node->limits, fmt, ap, &m);
-    if (rc) {
-        if (tr_is_refusal(rc))
-            tr_offer_failed(c->port, tag, to, rc);
-        return rc;
-    }
-    uint64_t corr = ++c->port->next_corr;
-    m->corr = corr;
-    m->deadline = deadline;
-    rc = s_send(c, m, to);
+    uint64_t corr;
+    int rc = tr_client_request(c, to, tag, deadline, fmt, ap, &corr);
     if (rc)
         return rc;
     for (;;) {
@@ -252,6 +245,8 @@ TROUPE_API int troupe_client_recv(troupe_client *c, int64_t deadline,
     if (!c || !msg)
         return TROUPE_EINVAL;
     *msg = NULL;
+    if (c->gathers) // it would drop their replies
+        return TROUPE_ESTATE;
     if (deadline == TROUPE_DEADLINE_DEFAULT)
         deadline = tr_default_deadline(c->node, NULL);
     for (;;) {
@@ -292,4 +287,67 @@ TROUPE_API int troupe_client_monitor(troupe_client *c, troupe_addr who,
     if (!c || !troupe_addr_valid(who))
         return TROUPE_EINVAL;
     return tr_monitor(c->port, c->self, who, ref);
+}
+
+// ---- for gathers (gather.c) ----
+
+troupe_node *tr_client_node(const troupe_client *c)
+{
+    return c->node;
+}
+
+int tr_client_request(troupe_client *c, troupe_addr to, const char *tag,
+                      int64_t deadline, const char *fmt, va_list *ap,
+                      uint64_t *corr)
+{
+    *corr = ++c->port->next_corr;
+    if (deadline != TROUPE_FOREVER && deadline <= troupe_now())
+        return TROUPE_ETIMEDOUT;
+    troupe_msg *m;
+    int rc =
+        tr_msg_pack(TROUPE_MSG_REQUEST, tag, &c->node->limits, fmt, ap, &m);
+    if (rc) {
+        if (tr_is_refusal(rc))
+            tr_offer_failed(c->port, tag, to, rc);
+        return rc;
+    }
+    m->corr = *corr;
+    m->deadline = deadline;
+    return s_send(c, m, to);
+}
+
+troupe_msg *tr_client_take_reply(troupe_client *c,
+                                 int (*mine)(void *arg, uint64_t corr),
+                                 void *arg, int drop_others)
+{
+    troupe_msg *prev = NULL, *m = c->self->mb_head;
+    while (m) {
+        troupe_msg *next = m->next;
+        if (m->kind != TROUPE_MSG_REPLY && m->kind != TROUPE_MSG_ERROR) {
+            prev = m;
+        } else if (mine(arg, m->corr)) {
+            TR_BUMP(c->port->ctr.delivered);
+            return s_take(c, prev, m);
+        } else if (drop_others) {
+            s_take(c, prev, m);
+            TR_BUMP(c->port->ctr.late);
+            TR_BUMP(c->port->ctr.dead);
+            tr_msg_free(m);
+        } else {
+            prev = m;
+        }
+        m = next;
+    }
+    return NULL;
+}
+
+int tr_client_wait(troupe_client *c, int64_t deadline)
+{
+    return s_wait(c, deadline);
+}
+
+unsigned tr_client_gathers(troupe_client *c, int delta)
+{
+    c->gathers = (unsigned)((int)c->gathers + delta);
+    return c->gathers;
 }

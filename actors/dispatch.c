@@ -160,6 +160,7 @@ static void s_system(tr_port *p, troupe_msg *m)
         }
         if ((a->flags & (TR_ACT_TRAP_STOP | TR_ACT_FINAL)) ==
                 TR_ACT_TRAP_STOP &&
+            (int)(int64_t)m->ref != TROUPE_EKILLED && // a kill is a kill
             s_stop_as_message(p, a, m))
             break; // a supervisor: it stops its children first
         if (a->flags & TR_ACT_PARKED) { // between two runs
@@ -227,7 +228,7 @@ static void s_exit_signal(tr_port *p, tr_actor *a, troupe_msg *m)
     if ((a->flags & TR_ACT_KEEP) && troupe_addr_eq(m->from, a->supervisor) &&
         m->code != 0)
         a->flags |= TR_ACT_FINAL; // its supervisor ended: no restart
-    if ((a->flags & TR_ACT_TRAP) && m->code != TROUPE_EKILLED) {
+    if (a->flags & TR_ACT_TRAP) {
         s_enqueue(p, a, m);
         return;
     }

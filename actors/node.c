@@ -38,6 +38,8 @@ TROUPE_API void troupe_node_opts_init(troupe_node_opts *o)
     o->log_level = TROUPE_LOG_WARN;
     o->watchdog_ms = 10;
     o->block_warn_ms = 100;
+    o->offload_threads = 0;
+    o->offload_queue = 1024;
 }
 
 static int s_check_opts(const troupe_node_opts *o)
@@ -48,7 +50,8 @@ static int s_check_opts(const troupe_node_opts *o)
         o->max_tag_len == 0 || o->max_tag_len > 65535 ||
         o->request_timeout_ms <= 0 || o->shutdown_timeout_ms < 0 ||
         o->batch == 0 || o->loops > 1024 || o->max_ports == 0 ||
-        o->max_actors == 0 || o->watchdog_ms < 0 || o->block_warn_ms < 0)
+        o->max_actors == 0 || o->watchdog_ms < 0 || o->block_warn_ms < 0 ||
+        o->offload_threads > 1024 || o->offload_queue == 0)
         return TROUPE_EINVAL;
     unsigned loops = o->loops ? o->loops : 1;
     if (o->max_ports <= loops)
@@ -72,6 +75,7 @@ static void s_free(troupe_node *n)
     tr_registry_fini(&n->names);
     tr_slots_fini(&n->slots);
     tr_ctx_fini(&n->zctx);
+    tr_offload_fini(n);
     pthread_mutex_destroy(&n->lock);
     free(n);
 }
@@ -103,6 +107,7 @@ TROUPE_API int troupe_node_new(troupe_node **out, const troupe_node_opts *opts)
         (tr_limits){o.max_msg_size, o.max_depth, o.max_items, o.max_tag_len};
     tr_log_init(&n->log, o.log, o.log_arg, o.log_level);
     pthread_mutex_init(&n->lock, NULL);
+    tr_offload_init(n); // no thread until the first job
     n->id = atomic_fetch_add(&s_node_ids, 1) + 1;
     n->max_ports = o.max_ports;
     n->n_loops = o.loops;
@@ -266,6 +271,9 @@ TROUPE_API int troupe_node_stop(troupe_node *n, int64_t deadline)
     tr_logf(&n->log, TROUPE_LOG_DEBUG, "stop: loops quit (%s)",
             troupe_errname(r));
     rc = rc ? rc : r;
+    // After every actor that could submit a job: their waits have ended.
+    r = tr_offload_stop(n, deadline);
+    rc = rc ? rc : r;
     tr_watchdog_stop(n); // before the ports it reads can be freed
     r = s_join(n, deadline);
     rc = rc ? rc : r;
@@ -332,6 +340,7 @@ TROUPE_API int troupe_node_stats_get(troupe_node *n, troupe_node_stats *st)
     }
     pthread_mutex_unlock(&n->lock);
     memset(st, 0, sizeof *st);
+    tr_offload_stats(n, st);
     st->sent = sum.sent;
     st->delivered = sum.delivered;
     st->dead_lettered = sum.dead;

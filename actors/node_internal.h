@@ -16,6 +16,7 @@
 #include "io_internal.h"
 #include "log.h"
 #include "msg_internal.h"
+#include "offload_internal.h"
 #include "registry.h"
 #include "slots.h"
 #include "timers.h"
@@ -111,12 +112,13 @@ enum tr_actor_flag {
     TR_ACT_OWNS_STATE = 64, // state is inline and freed with the actor
     TR_ACT_SLOT_DEAD = 256, // its slot was killed already (ending)
     // Supervised restart in place (restart.c):
-    TR_ACT_KEEP = 512,       // supervised: an exit parks it (slot, name and
-                             // mailbox kept) instead of ending it
-    TR_ACT_PARKED = 1024,    // parked: between two incarnations
-    TR_ACT_FINAL = 2048,     // its next exit ends it for good
-    TR_ACT_TRAP_STOP = 4096, // a stop arrives as a "stop" exit message
-    TR_ACT_SPEC_TRAP = 8192, // its spec trapped exits (restored on revive)
+    TR_ACT_KEEP = 512,         // supervised: an exit parks it (slot, name and
+                               // mailbox kept) instead of ending it
+    TR_ACT_PARKED = 1024,      // parked: between two incarnations
+    TR_ACT_FINAL = 2048,       // its next exit ends it for good
+    TR_ACT_TRAP_STOP = 4096,   // a stop arrives as a "stop" exit message
+    TR_ACT_SPEC_TRAP = 8192,   // its spec trapped exits (restored on revive)
+    TR_ACT_LATE_START = 16384, // reports "$started" itself (tr_restart.h)
 };
 
 struct tr_actor {
@@ -269,6 +271,7 @@ struct troupe_node {
     // Installed fault plan (fault.c), or NULL; set under lock, holds a
     // reference.
     _Atomic(troupe_fault_plan *) faults;
+    tr_offload offload; // the offload pool (offload.c)
 };
 
 // The port whose thread is running now, or NULL on a foreign thread.
@@ -382,6 +385,16 @@ int64_t tr_default_deadline(troupe_node *n, const troupe_ctx *cx);
 int tr_request_msg(troupe_ctx *cx, troupe_addr to, troupe_msg *m,
                    int64_t deadline, troupe_reply_fn cb, void *arg,
                    uint64_t *corr);
+// Register a pending request of the actor of cx (its corr, its deadline
+// timer unless TROUPE_FOREVER), without sending anything: what
+// tr_request_msg and troupe_offload build on. From then on it ends exactly
+// once through cb (reply, error, deadline, cancel, the actor's end).
+// Returns 0 and *out (owned by the port), or TROUPE_ENOMEM.
+int tr_pending_open(troupe_ctx *cx, int64_t deadline, troupe_reply_fn cb,
+                    void *arg, tr_pending **out);
+// Undo tr_pending_open for a call that failed: remove the entry without
+// running its callback (nothing if it ended already).
+void tr_pending_discard(troupe_ctx *cx, uint64_t corr);
 
 // ---- watch.c ----
 // Monitor who on behalf of actor a of port p (actors and clients alike).

@@ -19,11 +19,27 @@ static int s_link_local(tr_actor *a, troupe_addr who)
     return 0;
 }
 
+// The run took mailbox room back for a batch it will not handle now:
+// count those messages again, so the bound holds while it is parked.
+static void s_recount(tr_port *p, tr_actor *a)
+{
+    uint32_t n = 0;
+    for (troupe_msg *m = a->mb_head; m; m = m->next)
+        if ((m->kind == TROUPE_MSG_TELL || m->kind == TROUPE_MSG_REQUEST) &&
+            !(m->flags & TR_MSG_COUNTED)) {
+            m->flags |= TR_MSG_COUNTED;
+            n++;
+        }
+    if (n)
+        tr_slot_give_n(tr_slots_get(&p->node->slots, a->addr.slot), n);
+}
+
 void tr_restart_park(tr_port *p, tr_actor *a, int reason)
 {
     tr_actor_end_run(p, a, reason); // its supervisor hears the exit
     a->flags &= ~(uint32_t)(TR_ACT_STARTED | TR_ACT_EXITING | TR_ACT_TRAP |
-                            TR_ACT_TRAP_STOP);
+                            TR_ACT_TRAP_STOP | TR_ACT_LATE_START);
+    s_recount(p, a);
     a->flags |= TR_ACT_PARKED;
     a->exit_reason = reason;
     // If the supervisor is gone (or goes) before it decides, nobody ever
@@ -47,6 +63,20 @@ void tr_restart_unpark(tr_port *p, tr_actor *a)
     }
     a->sup_ref = 0;
     a->flags &= ~(uint32_t)TR_ACT_PARKED;
+}
+
+void tr_defer_started(troupe_ctx *cx)
+{
+    if (cx && cx->actor && (cx->actor->flags & TR_ACT_KEEP))
+        cx->actor->flags |= TR_ACT_LATE_START;
+}
+
+void tr_report_started(troupe_ctx *cx)
+{
+    if (!cx || !cx->actor || !(cx->actor->flags & TR_ACT_LATE_START))
+        return;
+    cx->actor->flags &= ~(uint32_t)TR_ACT_LATE_START;
+    tr_restart_started(cx->port, cx->actor);
 }
 
 void tr_restart_started(tr_port *p, tr_actor *a)

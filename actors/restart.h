@@ -33,6 +33,13 @@ int tr_restart_finish(troupe_ctx *cx, troupe_addr child, int reason);
 // reason as code, and the actor ends itself when ready (troupe_exit). For
 // supervisors, which stop their children first. Cleared when it parks.
 void tr_trap_stop(troupe_ctx *cx);
+// Called in init: do not tell the supervisor "$started" when init returns;
+// the actor calls tr_report_started when it is really up (a supervisor,
+// once its own children are). Cleared when it parks.
+void tr_defer_started(troupe_ctx *cx);
+// Tell the supervisor "$started" now (once per run; nothing if the actor
+// is not supervised or deferred nothing).
+void tr_report_started(troupe_ctx *cx);
 // Who supervises the calling actor (TROUPE_ADDR_NONE if nobody).
 troupe_addr tr_ctx_supervisor(const troupe_ctx *cx);
 

@@ -280,16 +280,13 @@ static int s_vrequest(troupe_ctx *cx, troupe_addr to, const char *tag,
     return tr_request_msg(cx, to, m, deadline, cb, arg, corr);
 }
 
-int tr_request_msg(troupe_ctx *cx, troupe_addr to, troupe_msg *m,
-                   int64_t deadline, troupe_reply_fn cb, void *arg,
-                   uint64_t *corr)
+int tr_pending_open(troupe_ctx *cx, int64_t deadline, troupe_reply_fn cb,
+                    void *arg, tr_pending **out)
 {
     tr_port *p = cx->port;
     tr_pending *pd = calloc(1, sizeof *pd);
-    if (!pd) {
-        tr_msg_free(m);
+    if (!pd)
         return TROUPE_ENOMEM;
-    }
     pd->corr = ++p->next_corr;
     pd->actor = cx->actor;
     pd->cb = cb;
@@ -298,34 +295,51 @@ int tr_request_msg(troupe_ctx *cx, troupe_addr to, troupe_msg *m,
     pd->timer.type = TR_TIMER_REQUEST;
     pd->timer.ptr = pd;
     pd->timer.when = deadline;
-    m->corr = pd->corr;
-    m->deadline = deadline;
-    // Register before sending: a same-loop target may answer at once.
     if (tr_pend_add(p, pd) ||
         (deadline != TROUPE_FOREVER && tr_timers_add(&p->timers, &pd->timer))) {
         tr_pend_take(p, pd->corr);
         free(pd);
-        tr_msg_free(m);
         return TROUPE_ENOMEM;
     }
     pd->next = cx->actor->pending;
     if (pd->next)
         pd->next->prev = pd;
     cx->actor->pending = pd;
+    *out = pd;
+    return 0;
+}
+
+void tr_pending_discard(troupe_ctx *cx, uint64_t corr)
+{
+    tr_pending *back = tr_pend_take(cx->port, corr);
+    if (!back)
+        return;
+    if (back->prev)
+        back->prev->next = back->next;
+    else
+        cx->actor->pending = back->next;
+    if (back->next)
+        back->next->prev = back->prev;
+    tr_timers_remove(&cx->port->timers, &back->timer);
+    free(back);
+}
+
+int tr_request_msg(troupe_ctx *cx, troupe_addr to, troupe_msg *m,
+                   int64_t deadline, troupe_reply_fn cb, void *arg,
+                   uint64_t *corr)
+{
+    // Register before sending: a same-loop target may answer at once.
+    tr_pending *pd;
+    if (tr_pending_open(cx, deadline, cb, arg, &pd)) {
+        tr_msg_free(m);
+        return TROUPE_ENOMEM;
+    }
     uint64_t id = pd->corr;
+    m->corr = id;
+    m->deadline = deadline;
     int rc = s_send_new(cx, m, to);
     if (rc) { // the callback never runs when the call fails
-        tr_pending *back = tr_pend_take(p, id);
-        if (back) {
-            if (back->prev)
-                back->prev->next = back->next;
-            else
-                cx->actor->pending = back->next;
-            if (back->next)
-                back->next->prev = back->prev;
-            tr_timers_remove(&p->timers, &back->timer);
-            free(back);
-        }
+        tr_pending_discard(cx, id);
         return rc;
     }
     if (corr)

@@ -105,6 +105,11 @@ uint32_t tr_slot_kill(tr_slot *s)
     return (uint32_t)(w & TR_SLOT_DEPTH_MASK);
 }
 
+void tr_slot_give_n(tr_slot *s, uint32_t n)
+{
+    atomic_fetch_add_explicit(&s->word, n, memory_order_relaxed);
+}
+
 int tr_slot_kill_inc(tr_slot *s, uint32_t inc)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);

@@ -34,6 +34,9 @@ void bench_w2(const bench_cfg *cfg);
 void bench_w3(const bench_cfg *cfg);
 // W4 a token around a ring of actors: hops per second.
 void bench_w4(const bench_cfg *cfg);
+// W6 restart of a supervised child to the first answer of its next
+// incarnation, against a fresh spawn plus its first answer: µs, p50 and p99.
+void bench_w6(const bench_cfg *cfg);
 
 // W1's remote-ipc child (troupe-bench --child w1-remote ENDPOINT WARMUP
 // ROUNDS): call the pong actor by name through troupe_remote and print

@@ -300,9 +300,9 @@ void bench_print_table(FILE *f, const bench_meta *m)
                 r->metric, v, r->baseline[0] ? r->baseline : "-",
                 r->baseline[0] ? bv : "-", ra);
     }
-    fprintf(f, "\nratio = troupe / baseline. Lower is better for rtt_us_* "
-               "and bytes_per_actor; higher is better for msgs_per_s, "
-               "actors_per_s and hops_per_s.\n");
+    fprintf(f, "\nratio = troupe / baseline. Lower is better for rtt_us_*, "
+               "restart_us_* and bytes_per_actor; higher is better for "
+               "msgs_per_s, actors_per_s and hops_per_s.\n");
     for (size_t i = 0; i < s_n_notes; i++)
         fprintf(f, "\n%s\n", s_notes[i]);
 }

@@ -27,6 +27,8 @@ typedef struct bench_cfg {
     long w3_threads;           // W3 baseline N (thread-socket-1k)
     long w4_hops;              // W4 hops per repetition
     long w4_ring;              // W4 ring size
+    long w6_restarts;          // W6 restarts (or spawns) sampled per rep
+    long w6_warmup;            // W6 restarts (or spawns) before sampling
 } bench_cfg;
 
 // True if a list like "W1,W3" names id (case-insensitive); NULL names all.

@@ -36,18 +36,21 @@ TROUPE_API void troupe_child_spec_init(troupe_child_spec *c)
 
 static int s_check(const troupe_sup_spec *spec, int depth);
 
+static int s_child_check(const troupe_child_spec *c, int dynamic, int depth)
+{
+    if (!c || !(dynamic || (c->id && *c->id)) ||
+        (c->restart != TROUPE_PERMANENT && c->restart != TROUPE_TRANSIENT &&
+         c->restart != TROUPE_TEMPORARY) ||
+        c->shutdown_ms < TROUPE_SHUTDOWN_INFINITY)
+        return TROUPE_EINVAL;
+    if (c->sup)
+        return s_check(c->sup, depth + 1);
+    return c->actor.handler ? 0 : TROUPE_EINVAL;
+}
+
 int tr_child_spec_check(const troupe_child_spec *c, int dynamic)
 {
-    return c ? (dynamic || (c->id && *c->id)) &&
-                       (c->restart == TROUPE_PERMANENT ||
-                        c->restart == TROUPE_TRANSIENT ||
-                        c->restart == TROUPE_TEMPORARY) &&
-                       c->shutdown_ms >= TROUPE_SHUTDOWN_INFINITY &&
-                       (c->sup ? s_check(c->sup, 1) == 0
-                               : c->actor.handler != NULL)
-                   ? 0
-                   : TROUPE_EINVAL
-             : TROUPE_EINVAL;
+    return s_child_check(c, dynamic, 0);
 }
 
 static int s_check(const troupe_sup_spec *spec, int depth)
@@ -64,9 +67,7 @@ static int s_check(const troupe_sup_spec *spec, int depth)
         return TROUPE_EINVAL;
     for (size_t i = 0; i < spec->n_children; i++) {
         const troupe_child_spec *c = &spec->children[i];
-        if (c->sup
-                ? (!dynamic && !(c->id && *c->id)) || s_check(c->sup, depth + 1)
-                : tr_child_spec_check(c, dynamic))
+        if (s_child_check(c, dynamic, depth))
             return TROUPE_EINVAL;
         for (size_t j = 0; !dynamic && j < i; j++)
             if (strcmp(spec->children[j].id, c->id) == 0)

@@ -127,7 +127,12 @@ static void s_log(troupe_ctx *cx, s_sup *s, troupe_log_level level,
                   const char *what, const s_child *k, int reason)
 {
     troupe_addr self = troupe_self(cx);
+    char anon[32];
     const char *id = k && k->spec->id ? k->spec->id : "";
+    if (k && !k->spec->id) { // a dynamic child: its address
+        snprintf(anon, sizeof anon, "%u.%u", k->addr.slot, k->addr.incarnation);
+        id = anon;
+    }
     char why[64] = "";
     if (reason)
         snprintf(why, sizeof why, " after %s (%d)",
@@ -354,8 +359,10 @@ static void s_apply(troupe_ctx *cx, s_sup *s)
             return;
         }
     }
-    if (s->core.state == TR_SUP_RUNNING)
+    if (s->core.state == TR_SUP_RUNNING) {
         s_ready(s, 0);
+        tr_report_started(cx); // a nested one is up once its children are
+    }
     s_arm_timer(cx, s);
 }
 
@@ -387,6 +394,7 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     int rc = tr_sup_core_init(&s->core, &pol);
     s->core_ok = rc == 0;
     tr_trap_stop(cx);
+    tr_defer_started(cx);
     if (spec->spec.strategy != TROUPE_SIMPLE_ONE_FOR_ONE)
         for (size_t i = 0; rc == 0 && i < spec->spec.n_children; i++) {
             size_t at;

@@ -40,7 +40,8 @@ TROUPE_API int troupe_client_tell_name(troupe_client *client, const char *name,
 // (TROUPE_DEADLINE_DEFAULT: the node's request_timeout_ms). Returns 0 and
 // *reply (the caller owns it: troupe_msg_destroy()), or with *reply NULL:
 // the replier's error code, TROUPE_ETIMEDOUT, TROUPE_EDEAD (target gone or
-// died), TROUPE_ENOENT, TROUPE_EFULL, TROUPE_EMSGSIZE, TROUPE_EINVAL.
+// died), TROUPE_ENOENT, TROUPE_EFULL, TROUPE_EMSGSIZE, TROUPE_EINVAL,
+// TROUPE_ESTATE (a gather of this client is open: see gather.h).
 // Messages that are not this request's reply and arrive meanwhile are kept
 // for troupe_client_recv(), in order.
 TROUPE_API int troupe_call(troupe_client *client, troupe_addr to,
@@ -51,7 +52,8 @@ TROUPE_API int troupe_call_name(troupe_client *client, const char *name,
                                 troupe_msg **reply, const char *fmt, ...);
 
 // Wait for the next message sent to the client (a tell, a down message, ...)
-// until deadline. Returns 0 and *msg (caller owns it), or TROUPE_ETIMEDOUT.
+// until deadline. Returns 0 and *msg (caller owns it), or TROUPE_ETIMEDOUT,
+// TROUPE_ESTATE (a gather of this client is open: see gather.h).
 TROUPE_API int troupe_client_recv(troupe_client *client, int64_t deadline,
                                   troupe_msg **msg);
 

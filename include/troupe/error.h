@@ -31,7 +31,8 @@ enum troupe_error {
                              // of actors stopped by a shutdown
     TROUPE_EEXIST = -14,     // the name is already registered
     TROUPE_EPROTO = -15,     // unsupported protocol version
-    TROUPE_EKILLED = -16,    // exit reason: killed, not trappable
+    TROUPE_EKILLED = -16,    // exit reason: killed (a stop with it is not
+                             // trapped even by a supervisor)
     TROUPE_EAGAIN = -17,     // try again (would block)
     TROUPE_ESYS = -18,       // an unexpected system error (logged)
     TROUPE_EALREADY = -19,   // already done (e.g. request already replied)

@@ -69,6 +69,13 @@ typedef struct troupe_node_opts {
     // overrun (every other actor of that loop waited). Default 100 (as
     // asyncio's slow_callback_duration). 0: no default budget.
     int64_t block_warn_ms;
+    // Most worker threads of the offload pool (troupe/offload.h), started
+    // on demand: a node that never offloads has none. Default 0: one per
+    // online core. At most 1024.
+    unsigned offload_threads;
+    // Most jobs waiting in the offload pool's queue. Default 1024. More:
+    // TROUPE_EFULL (counted in refused and offload_refused). At least 1.
+    uint32_t offload_queue;
     // Log hook and its argument. Default: lines at TROUPE_LOG_WARN or more
     // severe go to stderr (never stdout). Set log_level to choose the level.
     troupe_log_fn log;
@@ -89,14 +96,16 @@ TROUPE_API int troupe_node_new(troupe_node **node,
 
 // Stop the node: actors spawned with troupe_node_spawn() stop one by one in
 // reverse spawn order, then every other actor (each loop stops its actors in
-// reverse spawn order), then the loops end. Each actor gets the time left
+// reverse spawn order), then the loops end, then the offload pool (queued
+// jobs are dropped, running ones waited for). Each actor gets the time left
 // until deadline. Returns 0 when everything stopped, TROUPE_ETIMEDOUT if some
-// handler was still running at the deadline (its thread is then abandoned and
-// the node's memory is leaked rather than freed under it), TROUPE_ESTATE if
-// client handles were still open (destroy them first; the node is then
-// leaked, since their sockets belong to other threads), TROUPE_ENOMEM,
-// TROUPE_EINVAL if called from one of the node's own threads. Calling it
-// again returns the first result. Thread: any thread that is not the node's.
+// handler or offloaded job was still running at the deadline (its thread is
+// then abandoned and the node's memory is leaked rather than freed under
+// it), TROUPE_ESTATE if client handles were still open (destroy them first;
+// the node is then leaked, since their sockets belong to other threads),
+// TROUPE_ENOMEM, TROUPE_EINVAL if called from one of the node's own threads.
+// Calling it again returns the first result. Thread: any thread that is not
+// the node's.
 TROUPE_API int troupe_node_stop(troupe_node *node, int64_t deadline);
 
 // Stop the node (if not stopped yet, with its shutdown_timeout_ms) and free
@@ -127,6 +136,10 @@ typedef struct troupe_node_stats {
     uint64_t live_threads;    // threads the node runs now
     uint64_t live_sockets;    // zmq sockets open now
     uint64_t live_clients;    // client handles open now
+    uint64_t offload_jobs;    // offloaded jobs run to their end
+    uint64_t offload_queued;  // offloaded jobs waiting for a worker now
+    uint64_t offload_refused; // jobs refused, queue full (TROUPE_EFULL;
+                              // these are counted in refused too)
 } troupe_node_stats;
 
 // Fill *stats. Counters are read one by one while the node runs, so the

@@ -55,8 +55,9 @@ typedef struct troupe_child_spec {
     const troupe_sup_spec *sup;
     troupe_restart restart; // default TROUPE_PERMANENT
     // Time the child gets to stop before it is forced, in ms, or
-    // TROUPE_SHUTDOWN_BRUTAL / TROUPE_SHUTDOWN_INFINITY. Default 5000 for a
-    // worker, TROUPE_SHUTDOWN_INFINITY for a supervisor child (as in OTP).
+    // TROUPE_SHUTDOWN_BRUTAL / TROUPE_SHUTDOWN_INFINITY. Default 5000. For
+    // a supervisor child OTP's advice holds: TROUPE_SHUTDOWN_INFINITY, so
+    // that it has the time its own children's timeouts add up to.
     int64_t shutdown_ms;
     // Time its init may take, in ms; past it the start failed with
     // TROUPE_ETIMEDOUT (only an isolated child's init can be cut short:
@@ -122,7 +123,8 @@ TROUPE_API int troupe_sup_start(troupe_ctx *cx, const troupe_sup_spec *spec,
 // be NULL: the supervisor's own child spec). Waits for its start, at most
 // until deadline. Returns 0 and *addr; TROUPE_EINVAL (bad spec),
 // TROUPE_EEXIST (id taken), the child's start failure code,
-// TROUPE_ETIMEDOUT, TROUPE_EDEAD / TROUPE_ENOENT (no such supervisor).
+// TROUPE_ETIMEDOUT, TROUPE_EDEAD / TROUPE_ENOENT (no such supervisor),
+// TROUPE_ESTATE (the supervisor is starting or shutting down).
 // Thread: not one of the node's threads.
 TROUPE_API int troupe_sup_start_child(troupe_node *node, troupe_addr sup,
                                       const troupe_child_spec *child,

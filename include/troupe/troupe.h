@@ -11,10 +11,13 @@
 #include "troupe/actor.h"
 #include "troupe/request.h"
 #include "troupe/client.h"
+#include "troupe/limiter.h"
+#include "troupe/gather.h"
 #include "troupe/remote.h"
 #include "troupe/fault.h"
 #include "troupe/supervisor.h"
 #include "troupe/io.h"
+#include "troupe/offload.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

@@ -188,6 +188,24 @@ START_TEST(trapping_peer_gets_exit_message_and_lives)
 }
 END_TEST
 
+START_TEST(trapping_peer_gets_a_killed_exit_as_a_message_too)
+{
+    static watcher w;
+    w = (watcher){troupe_client_addr(cl), 1, 0};
+    troupe_addr wa = spawn_watcher(&w, 1);
+    troupe_addr victim = tr_spawn_echo(node, TROUPE_SHARED, NULL);
+    order(wa, "link", victim);
+    TR_CK_OK(troupe_node_stop_actor(node, victim, TROUPE_EKILLED));
+    troupe_msg *m = expect_kind(TROUPE_MSG_TELL); // as Erlang's `killed`
+    ck_assert_str_eq(troupe_msg_tag(m), "exit");
+    int code = 0;
+    TR_CK_OK(troupe_msg_read(m, "i", &code));
+    ck_assert_int_eq(code, TROUPE_EKILLED);
+    troupe_msg_destroy(&m);
+    order(wa, "monitor", victim); // the trapping peer lives on
+}
+END_TEST
+
 START_TEST(normal_exit_does_not_kill_linked_peer)
 {
     static watcher w;
@@ -293,6 +311,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, TR_TCASE_TIMEOUT);
     tcase_add_test(tc, link_propagates_crash_to_untrapped_peer);
     tcase_add_test(tc, trapping_peer_gets_exit_message_and_lives);
+    tcase_add_test(tc, trapping_peer_gets_a_killed_exit_as_a_message_too);
     tcase_add_test(tc, normal_exit_does_not_kill_linked_peer);
     tcase_add_test(tc, link_to_dead_actor_kills_linker_with_edead);
     tcase_add_test(tc, unlinked_peer_survives_crash);

@@ -423,6 +423,43 @@ START_TEST(nested_supervisor_escalates_and_its_parent_restarts_it)
 }
 END_TEST
 
+START_TEST(brutally_killed_child_does_not_take_its_supervisor_down)
+{
+    troupe_sup_spec s = s_three(TROUPE_ONE_FOR_ONE);
+    s_kids[1].shutdown_ms = TROUPE_SHUTDOWN_BRUTAL;
+    troupe_addr sup;
+    TR_CK_OK(troupe_node_sup_start(node, &s, troupe_deadline_in(5000), &sup));
+    TR_CK_OK(troupe_sup_stop_child(node, sup, s_child(sup, "w1"), false,
+                                   troupe_deadline_in(5000)));
+    troupe_sup_stats st;
+    TR_CK_OK(troupe_sup_stats_get(node, sup, troupe_deadline_in(5000), &st));
+    ck_assert_uint_eq(st.children, 3);
+    ck_assert_uint_eq(st.running, 2);
+}
+END_TEST
+
+START_TEST(grandchild_failing_its_first_start_fails_the_whole_start)
+{
+    s_inner_kids[0] = s_worker_child("leaf", 3);
+    atomic_store(&s_fail_init[3], 1);
+    troupe_sup_spec_init(&s_inner);
+    s_inner.children = s_inner_kids;
+    s_inner.n_children = 1;
+    s_outer_kids[0] = s_worker_child("w0", 0);
+    troupe_child_spec_init(&s_outer_kids[1]);
+    s_outer_kids[1].id = "inner";
+    s_outer_kids[1].sup = &s_inner;
+    troupe_sup_spec s;
+    troupe_sup_spec_init(&s);
+    s.children = s_outer_kids;
+    s.n_children = 2;
+    troupe_addr sup;
+    TR_CK_ERR(troupe_node_sup_start(node, &s, troupe_deadline_in(5000), &sup),
+              TROUPE_EUSER - 7);
+    ck_assert_str_eq(s_trace, "i0 f0 "); // w0 stopped again, nothing left
+}
+END_TEST
+
 // ---- dynamic children ----
 
 START_TEST(simple_one_for_one_starts_and_stops_children_at_run_time)
@@ -635,6 +672,9 @@ static Suite *make_suite(void)
     tcase_add_test(tc, rest_for_one_restarts_the_failed_child_and_later_ones);
     tcase_add_test(tc, too_many_restarts_end_the_supervisor_with_eintensity);
     tcase_add_test(tc, nested_supervisor_escalates_and_its_parent_restarts_it);
+    tcase_add_test(tc, brutally_killed_child_does_not_take_its_supervisor_down);
+    tcase_add_test(tc,
+                   grandchild_failing_its_first_start_fails_the_whole_start);
     suite_add_tcase(s, tc);
     tc = tcase_create("timeouts");
     tcase_add_checked_fixture(tc, setup, teardown);

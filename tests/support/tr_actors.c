@@ -94,3 +94,58 @@ void tr_check_echo(troupe_client *c, troupe_addr to, int64_t x)
     ck_assert_int_eq(y, x + 1);
     troupe_msg_destroy(&r);
 }
+
+static void s_hold_answer(troupe_ctx *cx, tr_hold_state *st, int i)
+{
+    troupe_deferred *d = st->d[i];
+    int64_t x = st->x[i];
+    for (int k = i; k + 1 < st->held; k++) {
+        st->d[k] = st->d[k + 1];
+        st->x[k] = st->x[k + 1];
+    }
+    st->held--;
+    TR_CK_OK(troupe_deferred_reply(cx, &d, "{s:I}", "x", x));
+}
+
+int tr_hold_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    tr_hold_state *st = state;
+    if (troupe_msg_is(msg, "when"))
+        return troupe_reply(cx, msg, "{s:I}", "deadline",
+                            troupe_msg_deadline(msg));
+    if (troupe_msg_is(msg, "release")) {
+        while (st->held)
+            s_hold_answer(cx, st, 0);
+        return 0;
+    }
+    if (!troupe_msg_is(msg, "hold"))
+        return 0;
+    int64_t x = 0;
+    troupe_msg_read(msg, "{s:I}", "x", &x);
+    ck_assert_int_lt(st->held, TR_HOLD_MAX);
+    if (st->received < TR_HOLD_MAX)
+        st->order[st->received] = x;
+    st->received++;
+    TR_CK_OK(troupe_defer(cx, msg, &st->d[st->held]));
+    st->x[st->held++] = x;
+    if (st->held > st->max_held)
+        st->max_held = st->held;
+    if (st->total > 0 && st->received >= st->total) {
+        while (st->held)
+            s_hold_answer(cx, st, 0);
+    } else if (st->release_at > 0 && st->held >= st->release_at) {
+        s_hold_answer(cx, st, 0);
+    }
+    return 0;
+}
+
+troupe_addr tr_spawn_hold(troupe_node *node, int loop, tr_hold_state *st)
+{
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = tr_hold_handler;
+    s.state = st;
+    s.loop = TROUPE_LOOP(loop);
+    troupe_addr a;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &a));
+    return a;
+}

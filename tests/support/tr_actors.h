@@ -43,4 +43,28 @@ troupe_addr tr_spawn_echo(troupe_node *node, troupe_placement where,
 // Call "echo" with x and check the reply is x + 1.
 void tr_check_echo(troupe_client *c, troupe_addr to, int64_t x);
 
+// Hold: a "hold" request {s:I x} is deferred and answered {s:I x} later: all
+// held ones on a "release" tell; the oldest whenever release_at are held (if
+// release_at > 0); all once `total` have come (if total > 0). Otherwise it
+// is never answered (a target that hangs, without blocking a thread). A
+// "when" request is answered at once with {s:I} its own deadline. Records
+// how many it held at most at once and the x of each "hold", in arrival
+// order (the first TR_HOLD_MAX).
+#define TR_HOLD_MAX 1024
+typedef struct tr_hold_state {
+    int release_at;                  // config: answer the oldest at this many
+    int total;                       // config: answer all after this many
+    int held;                        // held now
+    int max_held;                    // most held at once
+    int received;                    // "hold" requests received
+    int64_t order[TR_HOLD_MAX];      // their x, in arrival order
+    troupe_deferred *d[TR_HOLD_MAX]; // held, oldest first
+    int64_t x[TR_HOLD_MAX];          // their x
+} tr_hold_state;
+
+int tr_hold_handler(troupe_ctx *cx, void *state, const troupe_msg *msg);
+
+// Spawn a hold actor on loop `loop` with state st (zeroed by the caller).
+troupe_addr tr_spawn_hold(troupe_node *node, int loop, tr_hold_state *st);
+
 #endif
