@@ -277,6 +277,10 @@ void tr_actor_end_run(tr_port *p, tr_actor *a, int reason)
                                        : troupe_errname(reason),
                 reason);
     }
+    // A supervisor leaves no parked child behind on its port, and they are
+    // gone before anyone hears that it ended.
+    if (a->flags & TR_ACT_TRAP_STOP)
+        tr_restart_orphans(p, a);
     // Pending requests end first: their callbacks may still answer deferred
     // replies (a proxy passes its troupe_deferred as the callback's arg).
     troupe_ctx saved = p->cx;

@@ -11,6 +11,9 @@
 
 static int s_link_local(tr_actor *a, troupe_addr who)
 {
+    for (tr_watch *w = a->links; w; w = w->next)
+        if (troupe_addr_eq(w->who, who))
+            return 0; // linked already: links are not counted
     tr_watch *w = malloc(sizeof *w);
     if (!w)
         return TROUPE_ENOMEM;
@@ -43,10 +46,30 @@ void tr_restart_park(tr_port *p, tr_actor *a, int reason)
     a->flags |= TR_ACT_PARKED;
     a->exit_reason = reason;
     // If the supervisor is gone (or goes) before it decides, nobody ever
-    // will: its down message finishes the parked actor.
+    // will. On this port it finishes its parked children itself when it
+    // ends (tr_restart_orphans): no monitor, no message. Elsewhere its
+    // down message finishes the parked actor.
+    a->sup_ref = 0;
+    if (tr_lookup(p, a->supervisor))
+        return;
     if (tr_monitor(p, a, a->supervisor, &a->sup_ref) != 0) {
         a->flags |= TR_ACT_FINAL;
         tr_actor_terminate(p, a, reason);
+    }
+}
+
+void tr_restart_orphans(tr_port *p, tr_actor *sup)
+{
+    for (int again = 1; again;) { // ending one may end others: rescan
+        again = 0;
+        for (tr_actor *c = p->first; c; c = c->port_next)
+            if ((c->flags & TR_ACT_PARKED) && !c->sup_ref && c != sup &&
+                troupe_addr_eq(c->supervisor, sup->addr)) {
+                c->flags |= TR_ACT_FINAL;
+                tr_actor_terminate(p, c, c->exit_reason);
+                again = 1;
+                break;
+            }
     }
 }
 
@@ -105,7 +128,11 @@ static void s_revive(tr_port *p, tr_actor *a)
     if (a->flags & TR_ACT_OWNS_STATE)
         memset(a->inline_state, 0, a->state_size);
     int rc = s_link_local(a, a->supervisor);
-    if (rc == 0) { // sent as a (tr_send_system signs with the running actor)
+    tr_actor *sup = tr_lookup(p, a->supervisor);
+    if (rc == 0 && sup) // on this port: its side of the link, directly
+        rc = s_link_local(sup, a->addr);
+    else if (rc == 0) { // sent as a (tr_send_system signs with the running
+                        // actor)
         troupe_ctx saved = p->cx;
         p->cx = (troupe_ctx){.port = p, .actor = a};
         rc = tr_send_system(p->node, a->supervisor, TR_SYS_LINK, 0, NULL);

@@ -48,6 +48,9 @@ troupe_addr tr_ctx_supervisor(const troupe_ctx *cx);
 void tr_restart_park(tr_port *p, tr_actor *a, int reason);
 // Undo what parking set up, before a parked actor ends for good.
 void tr_restart_unpark(tr_port *p, tr_actor *a);
+// Supervisor sup's run ends: finish its parked children on this port (those
+// elsewhere watch it with a monitor).
+void tr_restart_orphans(tr_port *p, tr_actor *sup);
 // A supervised actor's init succeeded: tell its supervisor.
 void tr_restart_started(tr_port *p, tr_actor *a);
 // TR_SYS_REVIVE / TR_SYS_FINISH for actor a.

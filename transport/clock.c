@@ -58,11 +58,25 @@ uint64_t tr_ticks_to_ns(uint64_t ticks)
 #endif
 }
 
+// Ticks per 2^20 ns, kept once the base is 50 ms old (before that, each
+// call measures); 0: not yet. Budgets need no better precision.
+static _Atomic uint64_t s_ticks_per_mns;
+
 uint64_t tr_ns_to_ticks(uint64_t ns)
 {
 #if defined(__x86_64__)
-    uint64_t one = tr_ticks_to_ns(1u << 30); // ns in 2^30 ticks
-    return one ? (uint64_t)((double)ns * (double)(1u << 30) / (double)one) : ns;
+    uint64_t rate =
+        atomic_load_explicit(&s_ticks_per_mns, memory_order_relaxed);
+    if (!rate) {
+        uint64_t one = tr_ticks_to_ns(1u << 30); // ns in 2^30 ticks
+        if (!one)
+            return ns;
+        rate =
+            (uint64_t)((double)(1u << 30) * (double)(1u << 20) / (double)one);
+        if (tr_now_ns() - s_base_ns > 50000000)
+            atomic_store_explicit(&s_ticks_per_mns, rate, memory_order_relaxed);
+    }
+    return (uint64_t)((double)ns * (double)rate / (double)(1u << 20));
 #else
     return ns;
 #endif

@@ -23,8 +23,14 @@ static inline int tr_invariant_broken(const char *what, const char *file,
 #define TR_ALWAYS(x) ((x) ? 1 : tr_invariant_broken(#x, __FILE__, __LINE__))
 #define TR_NEVER(x) ((x) ? !tr_invariant_broken(#x, __FILE__, __LINE__) : 0)
 #else
-#define TR_ALWAYS(x) (!!(x))
-#define TR_NEVER(x) (!!(x))
+// Functions, not bare expressions, so that a check written as a statement
+// does not warn ("value computed is not used") in release builds.
+static inline int tr_invariant_value(int x)
+{
+    return x;
+}
+#define TR_ALWAYS(x) tr_invariant_value(!!(x))
+#define TR_NEVER(x) tr_invariant_value(!!(x))
 #endif
 
 #endif

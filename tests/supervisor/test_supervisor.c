@@ -460,6 +460,25 @@ START_TEST(grandchild_failing_its_first_start_fails_the_whole_start)
 }
 END_TEST
 
+START_TEST(parked_child_ends_for_good_when_its_supervisor_is_killed)
+{
+    troupe_sup_spec s = s_three(TROUPE_ONE_FOR_ONE);
+    s.backoff_min_ms = 60000; // the crashed child stays parked
+    s.backoff_max_ms = 60000;
+    troupe_addr sup;
+    TR_CK_OK(troupe_node_sup_start(node, &s, troupe_deadline_in(5000), &sup));
+    troupe_addr w0 = s_child(sup, "w0");
+    TR_CK_OK(troupe_client_monitor(cl, w0, NULL));
+    TR_CK_OK(troupe_client_tell(cl, w0, "crash", NULL));
+    ck_assert_int_eq(s_down_reason(w0), TROUPE_EUSER - 5); // parked now
+    TR_CK_OK(troupe_client_monitor(cl, sup, NULL));
+    TR_CK_OK(troupe_node_stop_actor(node, sup, TROUPE_EKILLED)); // no trap
+    ck_assert_int_eq(s_down_reason(sup), TROUPE_EKILLED);
+    TR_CK_ERR(troupe_client_tell(cl, w0, "m", "[I]", (int64_t)1),
+              TROUPE_EDEAD); // finished, not left parked
+}
+END_TEST
+
 // ---- dynamic children ----
 
 START_TEST(simple_one_for_one_starts_and_stops_children_at_run_time)
@@ -673,6 +692,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, too_many_restarts_end_the_supervisor_with_eintensity);
     tcase_add_test(tc, nested_supervisor_escalates_and_its_parent_restarts_it);
     tcase_add_test(tc, brutally_killed_child_does_not_take_its_supervisor_down);
+    tcase_add_test(tc,
+                   parked_child_ends_for_good_when_its_supervisor_is_killed);
     tcase_add_test(tc,
                    grandchild_failing_its_first_start_fails_the_whole_start);
     suite_add_tcase(s, tc);
