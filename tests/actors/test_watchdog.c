@@ -147,6 +147,43 @@ START_TEST(handler_holding_its_loop_past_block_warn_ms_is_reported)
 }
 END_TEST
 
+// Spins for ms of CPU time without yielding ("busy"), or answers at once.
+static int s_busy_handler(troupe_ctx *cx, void *state, const troupe_msg *m)
+{
+    (void)state;
+    if (troupe_msg_is(m, "busy")) {
+        int64_t until = troupe_now() + 150;
+        volatile uint64_t x = 0;
+        while (troupe_now() < until)
+            x++;
+    }
+    return troupe_reply(cx, m, NULL);
+}
+
+START_TEST(detector_fires_on_a_busy_handler_and_not_on_fast_ones)
+{
+    troupe_node *n = s_node_opts(10, 100); // the defaults
+    troupe_client *c;
+    TR_CK_OK(troupe_client_new(n, &c));
+    troupe_actor_spec spec = troupe_actor_spec_default();
+    spec.handler = s_busy_handler;
+    troupe_addr a;
+    TR_CK_OK(troupe_node_spawn(n, &spec, troupe_deadline_in(5000), &a));
+    troupe_msg *r = NULL;
+    for (int i = 0; i < 200; i++) { // fast handlers: nothing to report
+        TR_CK_OK(troupe_call(c, a, "fast", troupe_deadline_in(5000), &r, NULL));
+        troupe_msg_destroy(&r);
+    }
+    ck_assert_uint_eq(s_overruns(n), 0);
+    TR_CK_OK(troupe_call(c, a, "busy", troupe_deadline_in(5000), &r, NULL));
+    troupe_msg_destroy(&r);
+    ck_assert_uint_eq(s_overruns(n), 1); // 150 ms on the loop: named
+    ck_assert(s_logged("handler for \"busy\""));
+    troupe_client_destroy(&c);
+    tr_node_destroy_clean(&n);
+}
+END_TEST
+
 START_TEST(negative_intervals_are_einval)
 {
     troupe_node_opts o;
@@ -171,6 +208,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, handler_past_its_budget_is_reported_while_it_runs);
     tcase_add_test(tc, without_watchdog_an_overrun_is_reported_when_it_returns);
     tcase_add_test(tc, handler_holding_its_loop_past_block_warn_ms_is_reported);
+    tcase_add_test(tc, detector_fires_on_a_busy_handler_and_not_on_fast_ones);
     tcase_add_test(tc, negative_intervals_are_einval);
     suite_add_tcase(s, tc);
     return s;
