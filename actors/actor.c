@@ -306,7 +306,7 @@ void tr_actor_end_run(tr_port *p, tr_actor *a, int reason)
         free(t);
     }
     for (tr_watch *w = a->monitors; w; w = w->next)
-        tr_send_system(n, w->who, TR_SYS_DEMONITOR, w->ref, NULL);
+        tr_send_system_as(n, a->addr, w->who, TR_SYS_DEMONITOR, w->ref, NULL);
     for (tr_watch *w = a->links; w; w = w->next)
         s_send_signal(p, a, TROUPE_MSG_EXIT, w->who, reason, 0);
     for (tr_watch *w = a->watchers; w; w = w->next)

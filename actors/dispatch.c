@@ -184,8 +184,8 @@ static void s_system(tr_port *p, troupe_msg *m)
             tr_logf(&p->node->log, TROUPE_LOG_ERROR,
                     "out of memory: monitor lost");
         break;
-    case TR_SYS_DEMONITOR:
-        s_remove_watch(s_find_ref(&a->watchers, m->ref));
+    case TR_SYS_DEMONITOR: // refs are unique per port: match the watcher too
+        s_remove_watch(s_find_watch(&a->watchers, m->from, m->ref));
         break;
     case TR_SYS_LINK:
         if (!*s_find_watch(&a->links, m->from, 0) &&
@@ -295,6 +295,7 @@ static void s_call_handler(tr_port *p, tr_actor *a, troupe_msg *m)
         tr_watchdog_leave(p, a, m, t0, t1);
     a->flags &= ~(uint32_t)TR_ACT_RUNNING;
     cx->msg = NULL;
+    cx->actor = NULL; // no callback runs: nothing may be signed by it
     if (rc > 0)
         rc = TROUPE_EINVAL;
     if (rc < 0)

@@ -369,9 +369,12 @@ static inline int tr_is_refusal(int rc)
 {
     return rc == TROUPE_EMSGSIZE || rc == TROUPE_EBADMSG || rc == TROUPE_ELIMIT;
 }
-// A system message from a thread that may be foreign.
+// A system message from a thread that may be foreign, signed by the actor
+// whose callback runs now (none: TROUPE_ADDR_NONE) / by `from`.
 int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
                    void *ptr);
+int tr_send_system_as(troupe_node *n, troupe_addr from, troupe_addr to, int op,
+                      uint64_t ref, void *ptr);
 // Answer a request m (still owned by the caller) with code, from `from`.
 void tr_reply_code(troupe_node *n, tr_port *p, const troupe_msg *m, int code);
 // End a pending request with status (reply may be NULL). Frees pd.

@@ -81,7 +81,8 @@ void tr_restart_unpark(tr_port *p, tr_actor *a)
     if (*at) {
         tr_watch *w = *at;
         *at = w->next;
-        tr_send_system(p->node, w->who, TR_SYS_DEMONITOR, w->ref, NULL);
+        tr_send_system_as(p->node, a->addr, w->who, TR_SYS_DEMONITOR, w->ref,
+                          NULL);
         free(w);
     }
     a->sup_ref = 0;
@@ -131,13 +132,9 @@ static void s_revive(tr_port *p, tr_actor *a)
     tr_actor *sup = tr_lookup(p, a->supervisor);
     if (rc == 0 && sup) // on this port: its side of the link, directly
         rc = s_link_local(sup, a->addr);
-    else if (rc == 0) { // sent as a (tr_send_system signs with the running
-                        // actor)
-        troupe_ctx saved = p->cx;
-        p->cx = (troupe_ctx){.port = p, .actor = a};
-        rc = tr_send_system(p->node, a->supervisor, TR_SYS_LINK, 0, NULL);
-        p->cx = saved;
-    }
+    else if (rc == 0)
+        rc = tr_send_system_as(p->node, a->addr, a->supervisor, TR_SYS_LINK, 0,
+                               NULL);
     if (rc == 0)
         rc = tr_actor_init(p, a);
     if (rc)

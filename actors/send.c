@@ -105,8 +105,8 @@ int tr_route(troupe_node *n, tr_port *p, troupe_msg *m)
     return rc;
 }
 
-int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
-                   void *ptr)
+int tr_send_system_as(troupe_node *n, troupe_addr from, troupe_addr to, int op,
+                      uint64_t ref, void *ptr)
 {
     troupe_msg *m = tr_msg_new(TROUPE_MSG_SYSTEM, "", 0, NULL, 0);
     if (!m)
@@ -116,11 +116,22 @@ int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
         p = NULL;
     m->code = op;
     m->to = to;
+    m->from = from;
     m->ref = ref;
     m->ptr = ptr;
-    if (p && p->cx.actor)
-        m->from = p->cx.actor->addr;
     return tr_route(n, p, m);
+}
+
+int tr_send_system(troupe_node *n, troupe_addr to, int op, uint64_t ref,
+                   void *ptr)
+{
+    // Signed by the actor whose callback is running, if any: p->cx.actor
+    // is set only during a callback (NULL between them).
+    tr_port *p = tr_port_current();
+    troupe_addr from = TROUPE_ADDR_NONE;
+    if (p && p->node == n && p->cx.actor)
+        from = p->cx.actor->addr;
+    return tr_send_system_as(n, from, to, op, ref, ptr);
 }
 
 void tr_reply_code(troupe_node *n, tr_port *p, const troupe_msg *req, int code)

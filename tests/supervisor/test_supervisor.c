@@ -479,6 +479,24 @@ START_TEST(parked_child_ends_for_good_when_its_supervisor_is_killed)
 }
 END_TEST
 
+START_TEST(children_on_another_loop_restart_and_the_tree_stops_clean)
+{
+    troupe_sup_spec s = s_three(TROUPE_ONE_FOR_ONE);
+    s.loop = TROUPE_LOOP(0);
+    s.backoff_min_ms = 60000; // w1 stays parked until the node stops
+    s.backoff_max_ms = 60000;
+    for (int i = 0; i < 3; i++)
+        s_kids[i].actor.loop = TROUPE_LOOP(1); // parked ones monitor it
+    troupe_addr sup;
+    TR_CK_OK(troupe_node_sup_start(node, &s, troupe_deadline_in(5000), &sup));
+    troupe_addr w0 = s_child(sup, "w0");
+    TR_CK_OK(troupe_client_tell(cl, s_child(sup, "w1"), "crash", NULL));
+    ck_assert_int_eq(s_get(w0, NULL, NULL), 1); // loop 1 ran a handler last
+    // The teardown stops the node: w1 is finished while parked, on a loop
+    // whose last callback belonged to another actor.
+}
+END_TEST
+
 // ---- dynamic children ----
 
 START_TEST(simple_one_for_one_starts_and_stops_children_at_run_time)
@@ -694,6 +712,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, brutally_killed_child_does_not_take_its_supervisor_down);
     tcase_add_test(tc,
                    parked_child_ends_for_good_when_its_supervisor_is_killed);
+    tcase_add_test(tc,
+                   children_on_another_loop_restart_and_the_tree_stops_clean);
     tcase_add_test(tc,
                    grandchild_failing_its_first_start_fails_the_whole_start);
     suite_add_tcase(s, tc);
