@@ -955,6 +955,12 @@ static void s_section_monitors(void)
         rc = troupe_client_monitor(me, a, &ra_ref);
     if (rc == 0)
         rc = troupe_client_monitor(me, b, &rb_ref);
+    // A round trip to b after the monitor request, on the same path: b has
+    // the monitor before a's exit can reach it (senders are ordered per
+    // pair only, and a's exit comes from another thread).
+    if (rc == 0)
+        rc = troupe_call(me, b, "sync", troupe_deadline_in(1000), &m, NULL);
+    troupe_msg_destroy(&m);
     if (rc == 0)
         rc =
             troupe_client_tell(me, a, "crash", "{s:i}", "code", TROUPE_EBADMSG);
