@@ -212,6 +212,7 @@ struct tr_port {
     uint64_t next_id;            // timer ids and monitor refs
     troupe_ctx cx;               // the ctx handed to callbacks
     unsigned since_inbox;        // messages handled since the inbox read
+    uint64_t inbox_ticks;        // tr_ticks at that read
     int quit;                    // end the loop
     tr_waiter *quit_waiter;      // signalled once the port ended
     troupe_msg *local_head, *local_tail; // system msgs to self, deferred

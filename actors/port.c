@@ -584,6 +584,20 @@ long tr_port_turn(tr_port *p)
     return wait < 0 ? 0 : (long)(wait > 3600000 ? 3600000 : wait);
 }
 
+// A busy loop looks at its inbox every TR_INBOX_EVERY messages or every
+// millisecond, whichever comes first: long handlers must not keep messages
+// from other threads waiting for 256 of them.
+static uint64_t s_inbox_every_ticks(void)
+{
+    static _Atomic uint64_t ticks;
+    uint64_t t = atomic_load_explicit(&ticks, memory_order_relaxed);
+    if (!t) {
+        t = tr_ns_to_ticks(1000000);
+        atomic_store_explicit(&ticks, t, memory_order_relaxed);
+    }
+    return t;
+}
+
 static void *s_port_main(void *arg)
 {
     tr_port *p = arg;
@@ -607,12 +621,14 @@ static void *s_port_main(void *arg)
         tr_port_flush(p); // what this turn sent leaves now, in batches
         if (p->quit)
             break;
-        if (timeout == 0 && p->since_inbox < TR_INBOX_EVERY) {
+        if (timeout == 0 && p->since_inbox < TR_INBOX_EVERY &&
+            tr_ticks() - p->inbox_ticks < s_inbox_every_ticks()) {
             if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
                 tr_port_drain(p); // inbox first, then the foreign queue
             continue;
         }
         p->since_inbox = 0;
+        p->inbox_ticks = tr_ticks();
         if (!p->watch_sock && !p->io.armed) {
             if (p->rcvtimeo != timeout) {
                 int t = timeout > INT32_MAX ? INT32_MAX : (int)timeout;

@@ -140,7 +140,9 @@ TROUPE_API int troupe_timer_start(troupe_ctx *cx, int64_t delay_ms,
     t->t.type = TR_TIMER_USER;
     t->t.ptr = t;
     t->t.index = SIZE_MAX;
-    t->t.when = troupe_deadline_in(delay_ms);
+    // troupe_now() counts whole milliseconds: one more, so that a timer
+    // never fires early (at most 1 ms late), except a delay of 0.
+    t->t.when = troupe_deadline_in(delay_ms) + (delay_ms > 0);
     if (tr_timers_add(&cx->port->timers, &t->t)) {
         free(t);
         return TROUPE_ENOMEM;

@@ -34,9 +34,19 @@ void bench_w2(const bench_cfg *cfg);
 void bench_w3(const bench_cfg *cfg);
 // W4 a token around a ring of actors: hops per second.
 void bench_w4(const bench_cfg *cfg);
+// W5 gather of three requests answered after 80, 120 and 60 ms, against
+// awaiting them one after another: total ms and ms over the ideal.
+void bench_w5(const bench_cfg *cfg);
 // W6 restart of a supervised child to the first answer of its next
 // incarnation, against a fresh spawn plus its first answer: µs, p50 and p99.
 void bench_w6(const bench_cfg *cfg);
+// W7 CPU isolation: a light actor's ping round trip, p50 and p99 in µs,
+// while a heavy actor runs 200 ms CPU jobs on its loop, isolated or in the
+// offload pool, against no heavy actor.
+void bench_w7(const bench_cfg *cfg);
+// W8 the seed's service: requests per second and the trivial requests' p99
+// in ms, with the 50 ms CPU jobs on the loop, isolated or offloaded.
+void bench_w8(const bench_cfg *cfg);
 
 // W1's remote-ipc child (troupe-bench --child w1-remote ENDPOINT WARMUP
 // ROUNDS): call the pong actor by name through troupe_remote and print

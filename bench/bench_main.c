@@ -4,9 +4,12 @@
 // and prints one Markdown table (and, with --json, a JSON list). bench/run is
 // the entry point people use; it builds this in Release and passes the
 // commit. Usage:
-//   troupe-bench [--quick|--long] [--only W1,W3] [--json FILE] [--reps N]
-//                [--commit HASH] [--variant NAME,...]
+//   troupe-bench [--quick|--long|--smoke] [--only W1,W3] [--json FILE]
+//                [--reps N] [--commit HASH] [--variant NAME,...]
 // --variant runs only the named variants and baselines (to profile one).
+// --smoke is --quick at the smallest sizes that still run every variant,
+// once: what the bench_quick test runs to check that every workload
+// completes and the output parses. Its figures mean nothing.
 //   troupe-bench --child KIND ARGS...  (internal: the fresh processes of
 //                                       W3 and of the remote-ipc variants)
 #include <math.h>
@@ -26,10 +29,9 @@ troupe_node *bench_node_new(unsigned loops)
     return n;
 }
 
-// The workloads, in the order they run. W5, W7 and W8 need features troupe
-// does not have yet (gather, the watchdog, the offload pool): each gets its
-// function here when its feature lands, with the ids, variants and metrics
-// of WORKLOADS.md's "Names in the JSON output".
+// The workloads, in the order they run, with the ids, variants and metrics
+// of WORKLOADS.md's "Names in the JSON output". A workload whose feature is
+// missing would have NULL here and be skipped.
 static const struct {
     const char *id;
     void (*run)(const bench_cfg *cfg);
@@ -39,18 +41,19 @@ static const struct {
     {"W2", bench_w2, "one-way stream"},
     {"W3", bench_w3, "spawn"},
     {"W4", bench_w4, "ring"},
-    {"W5", NULL, "gather (needs gather)"},
+    {"W5", bench_w5, "gather"},
     {"W6", bench_w6, "restart"},
-    {"W7", NULL, "CPU isolation (needs the watchdog and offload pool)"},
-    {"W8", NULL, "the seed's service (needs the offload pool)"},
+    {"W7", bench_w7, "CPU isolation"},
+    {"W8", bench_w8, "the seed's service (CPU jobs among trivial requests)"},
 };
 #define S_NW (sizeof s_workloads / sizeof s_workloads[0])
 
 static void s_usage(void)
 {
-    fprintf(stderr, "usage: troupe-bench [--quick|--long] [--only W1,W3] "
-                    "[--json FILE] [--reps N] [--commit HASH]\n"
-                    "                    [--variant NAME,...]\n");
+    fprintf(stderr, "usage: troupe-bench [--quick|--long|--smoke] "
+                    "[--only W1,W3] [--json FILE] [--reps N]\n"
+                    "                    [--commit HASH] [--variant NAME,...]"
+                    "\n");
     exit(2);
 }
 
@@ -69,12 +72,14 @@ int main(int argc, char **argv)
 
     bench_cfg cfg = {.argv0 = argv[0]};
     const char *only = NULL, *json = NULL, *commit = "unknown";
-    int reps = 0, long_mode = 0;
+    int reps = 0, long_mode = 0, smoke = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             cfg.quick = 1;
         else if (strcmp(argv[i], "--long") == 0)
             long_mode = 1;
+        else if (strcmp(argv[i], "--smoke") == 0)
+            smoke = cfg.quick = 1;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
@@ -107,43 +112,56 @@ int main(int argc, char **argv)
     }
     // Sizes of WORKLOADS.md. In a full run the repetitions share the
     // stated size (W1 200k round trips = 5 x 40k, W2 5M messages = 5 x 1M,
-    // W4 1M hops = 5 x 200k), so that the run stays under 5 minutes on 2
-    // cores, where a cross-thread round trip costs 20-40 us; --long runs the
-    // stated size in every repetition. W3's N is what it measures: never
-    // shared. --quick (a smoke run: under 30 s): 3 repetitions, W1 20k round
-    // trips and W4 100k hops shared the same way, W1 warm-up 200, W2 100k
-    // messages per repetition, W3 N = 10k and 100k. W6's 1,000 restarts are
-    // a sample size (for p99), not a total: every repetition takes 1,000
-    // (200 with --quick) after 100 (20) of warm-up.
-    cfg.reps = cfg.quick ? 3 : 5;
+    // W4 1M hops = 5 x 200k, W8 1,000 requests = 5 x 200), so that the run
+    // stays under 5 minutes on 2 cores, where a cross-thread round trip
+    // costs 20-40 us; --long runs the stated size in every repetition.
+    // W3's N is what it measures: never shared. --quick (a smoke run: under
+    // 30 s): 3 repetitions, W1 20k round trips, W4 100k hops and W8 200
+    // requests shared the same way, W1 warm-up 200, W2 100k messages per
+    // repetition, W3 N = 10k and 100k. W6's 1,000 restarts are a sample
+    // size (for p99), not a total: every repetition takes 1,000 (200 with
+    // --quick) after 100 (20) of warm-up. W5 takes 10 samples (3 with
+    // --quick) after one of warm-up. W7's 3 s is not split: how long a
+    // light actor can wait behind a heavy one depends on it; one 3 s run
+    // (about 3,000 pings) per variant (600 ms with --quick), and --long runs
+    // `reps` of them. --smoke: one repetition, a tenth of --quick or less.
+    cfg.reps = smoke ? 1 : cfg.quick ? 3 : 5;
     if (reps > 0)
         cfg.reps = reps;
     if (cfg.reps > 16)
         cfg.reps = 16;
     long share = long_mode ? 1 : cfg.reps;
-    long w1 = cfg.quick ? 20000 : 200000;
-    long w2 = cfg.quick ? 100000 * share : 5000000;
-    long w4 = cfg.quick ? 100000 : 1000000;
-    cfg.w1_warmup = cfg.quick ? 200 : 1000;
+    long w1 = smoke ? 2000 : cfg.quick ? 20000 : 200000;
+    long w2 = smoke ? 10000 : cfg.quick ? 100000 * share : 5000000;
+    long w4 = smoke ? 10000 : cfg.quick ? 100000 : 1000000;
+    long w8 = smoke ? 60 : cfg.quick ? 200 : 1000;
+    cfg.w1_warmup = smoke ? 100 : cfg.quick ? 200 : 1000;
     cfg.w1_rounds = (w1 + share - 1) / share;
     cfg.w2_msgs = (w2 + share - 1) / share;
-    cfg.w3_small = cfg.quick ? 10000 : 100000;
-    cfg.w3_large = cfg.quick ? 100000 : 1000000;
-    cfg.w3_threads = 1000;
+    cfg.w3_small = smoke ? 1000 : cfg.quick ? 10000 : 100000;
+    cfg.w3_large = smoke ? 10000 : cfg.quick ? 100000 : 1000000;
+    cfg.w3_threads = smoke ? 100 : 1000;
     cfg.w4_ring = 1000;
     cfg.w4_hops = (w4 + share - 1) / share;
-    cfg.w6_restarts = cfg.quick ? 200 : 1000;
-    cfg.w6_warmup = cfg.quick ? 20 : 100;
+    cfg.w5_samples = smoke ? 1 : cfg.quick ? 3 : 10;
+    cfg.w6_restarts = smoke ? 50 : cfg.quick ? 200 : 1000;
+    cfg.w6_warmup = smoke ? 5 : cfg.quick ? 20 : 100;
+    cfg.w7_ms = smoke ? 200 : cfg.quick ? 600 : 3000;
+    cfg.w7_reps = long_mode ? cfg.reps : 1;
+    cfg.w8_requests = (w8 + share - 1) / share;
     bench_add_note("Sizes: %d repetitions of W1 %ld round trips (after %ld "
                    "of warm-up each), W2 %ld messages, W3 N = %ld and %ld "
                    "(baseline %ld threads), W4 %ld hops round %ld actors, "
-                   "W6 %ld restarts or spawns (after %ld of warm-up). "
-                   "Each figure is the median of the repetitions.",
+                   "W5 %ld samples, W6 %ld restarts or spawns (after %ld of "
+                   "warm-up), W8 %ld requests; W7 %d run(s) of %ld ms of heavy "
+                   "jobs. Each figure is the median of the repetitions.",
                    cfg.reps, cfg.w1_rounds, cfg.w1_warmup, cfg.w2_msgs,
                    cfg.w3_small, cfg.w3_large, cfg.w3_threads, cfg.w4_hops,
-                   cfg.w4_ring, cfg.w6_restarts, cfg.w6_warmup);
+                   cfg.w4_ring, cfg.w5_samples, cfg.w6_restarts, cfg.w6_warmup,
+                   cfg.w8_requests, cfg.w7_reps, cfg.w7_ms);
 
-    bench_meta meta = {.mode = cfg.quick   ? "quick"
+    bench_meta meta = {.mode = smoke       ? "smoke"
+                               : cfg.quick ? "quick"
                                : long_mode ? "long"
                                            : "full",
                        .reps = cfg.reps};

@@ -2,8 +2,8 @@
 //
 // Helpers of troupe's benchmarks: clock, order statistics, the list of
 // results and its two outputs (one Markdown table on stdout, a JSON list for
-// comparing runs between commits), and /proc readers. Knows nothing of
-// troupe, libzmq or msgpack.
+// comparing runs between commits), /proc readers, and calibrated CPU work.
+// Knows nothing of troupe, libzmq or msgpack.
 #include "bench_util.h"
 
 #include <errno.h>
@@ -136,6 +136,44 @@ void bench_run_child(char *const argv[], char *out, size_t cap)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         bench_fail("child %s %s failed (status %d)", argv[1] ? argv[1] : "",
                    argv[1] && argv[2] ? argv[2] : "", status);
+}
+
+uint64_t bench_cpu_work(uint64_t iters, uint64_t seed)
+{
+    uint64_t x = seed | 1;
+    for (uint64_t i = 0; i < iters; i++) { // each round needs the last
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        x ^= x >> 29;
+    }
+    return x;
+}
+
+static int64_t s_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t bench_cpu_iters(double ms)
+{
+    static double rounds_per_ms; // measured once
+    if (rounds_per_ms == 0) {
+        // CPU time, not wall time: a probe that loses its core for a while
+        // still measures the core's speed. The fastest of three.
+        const uint64_t probe = 1u << 23;
+        volatile uint64_t sink = 0;
+        for (int i = 0; i < 3; i++) {
+            int64_t t0 = s_thread_cpu_ns();
+            sink += bench_cpu_work(probe, (uint64_t)i);
+            int64_t ns = s_thread_cpu_ns() - t0;
+            double r = (double)probe * 1e6 / (double)(ns > 0 ? ns : 1);
+            if (r > rounds_per_ms)
+                rounds_per_ms = r;
+        }
+        (void)sink;
+    }
+    return (uint64_t)(rounds_per_ms * ms);
 }
 
 long bench_status_kb(const char *field)
@@ -301,8 +339,9 @@ void bench_print_table(FILE *f, const bench_meta *m)
                 r->baseline[0] ? bv : "-", ra);
     }
     fprintf(f, "\nratio = troupe / baseline. Lower is better for rtt_us_*, "
-               "restart_us_* and bytes_per_actor; higher is better for "
-               "msgs_per_s, actors_per_s and hops_per_s.\n");
+               "restart_us_*, bytes_per_actor, total_ms, overhead_ms, "
+               "light_us_* and light_ms_p99; higher is better for "
+               "msgs_per_s, actors_per_s, hops_per_s and req_per_s.\n");
     for (size_t i = 0; i < s_n_notes; i++)
         fprintf(f, "\n%s\n", s_notes[i]);
 }

@@ -4,7 +4,7 @@
 // run's configuration, timing, medians and percentiles, the result list with
 // its Markdown table and JSON output, and reading /proc. Depends only on
 // libc: the workloads include troupe's public headers, libzmq and msgpack-c
-// themselves.
+// themselves. Also the CPU work of W7 and W8: pure arithmetic, calibrated.
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
@@ -29,6 +29,10 @@ typedef struct bench_cfg {
     long w4_ring;              // W4 ring size
     long w6_restarts;          // W6 restarts (or spawns) sampled per rep
     long w6_warmup;            // W6 restarts (or spawns) before sampling
+    long w5_samples;           // W5 gathers (and sequential runs) sampled
+    long w7_ms;                // W7 ms of heavy jobs (and pings) per run
+    int w7_reps;               // W7 runs per variant (median taken)
+    long w8_requests;          // W8 requests per repetition
 } bench_cfg;
 
 // True if a list like "W1,W3" names id (case-insensitive); NULL names all.
@@ -60,6 +64,17 @@ __attribute__((format(printf, 1, 2))) void bench_note(const char *fmt, ...);
 // NULL-terminated) in a fresh process, and read what it prints on stdout
 // into out (NUL-terminated, cut to cap). Fails the run unless it exits 0.
 void bench_run_child(char *const argv[], char *out, size_t cap);
+
+// Pure arithmetic: iters rounds of a 64-bit mix of seed, one long dependency
+// chain (no memory, no system call, no yield), as a parser or a hash keeps
+// a core busy. Returns the mix, so the work cannot be optimised away.
+uint64_t bench_cpu_work(uint64_t iters, uint64_t seed);
+
+// Rounds of bench_cpu_work() that take ms of CPU time on this machine: the
+// rate is measured on the first call (the fastest of three probes on the
+// calling thread's CPU clock, about 50 ms in all), so make that call before
+// any timed part, from one thread.
+uint64_t bench_cpu_iters(double ms);
 
 // A field of /proc/self/status ("VmRSS", "VmHWM") in KiB, or -1.
 long bench_status_kb(const char *field);
