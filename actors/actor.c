@@ -186,7 +186,8 @@ void tr_actor_started(tr_port *p, tr_actor *a)
         TR_BUMP(p->ctr.spawned);
     if (a->mb_head)
         tr_actor_schedule(p, a);
-    if ((a->flags & (TR_ACT_KEEP | TR_ACT_LATE_START)) == TR_ACT_KEEP)
+    if ((a->flags & (TR_ACT_KEEP | TR_ACT_LATE_START | TR_ACT_QUIET_START)) ==
+        TR_ACT_KEEP)
         tr_restart_started(p, a); // its supervisor hears "$started"
 }
 

@@ -112,13 +112,14 @@ enum tr_actor_flag {
     TR_ACT_OWNS_STATE = 64, // state is inline and freed with the actor
     TR_ACT_SLOT_DEAD = 256, // its slot was killed already (ending)
     // Supervised restart in place (restart.c):
-    TR_ACT_KEEP = 512,         // supervised: an exit parks it (slot, name and
-                               // mailbox kept) instead of ending it
-    TR_ACT_PARKED = 1024,      // parked: between two incarnations
-    TR_ACT_FINAL = 2048,       // its next exit ends it for good
-    TR_ACT_TRAP_STOP = 4096,   // a stop arrives as a "stop" exit message
-    TR_ACT_SPEC_TRAP = 8192,   // its spec trapped exits (restored on revive)
-    TR_ACT_LATE_START = 16384, // reports "$started" itself (tr_restart.h)
+    TR_ACT_KEEP = 512,          // supervised: an exit parks it (slot, name and
+                                // mailbox kept) instead of ending it
+    TR_ACT_PARKED = 1024,       // parked: between two incarnations
+    TR_ACT_FINAL = 2048,        // its next exit ends it for good
+    TR_ACT_TRAP_STOP = 4096,    // a stop arrives as a "stop" exit message
+    TR_ACT_SPEC_TRAP = 8192,    // its spec trapped exits (restored on revive)
+    TR_ACT_LATE_START = 16384,  // reports "$started" itself (tr_restart.h)
+    TR_ACT_QUIET_START = 32768, // revived inline: its supervisor knows
 };
 
 struct tr_actor {

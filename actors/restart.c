@@ -40,8 +40,9 @@ static void s_recount(tr_port *p, tr_actor *a)
 void tr_restart_park(tr_port *p, tr_actor *a, int reason)
 {
     tr_actor_end_run(p, a, reason); // its supervisor hears the exit
-    a->flags &= ~(uint32_t)(TR_ACT_STARTED | TR_ACT_EXITING | TR_ACT_TRAP |
-                            TR_ACT_TRAP_STOP | TR_ACT_LATE_START);
+    a->flags &=
+        ~(uint32_t)(TR_ACT_STARTED | TR_ACT_EXITING | TR_ACT_TRAP |
+                    TR_ACT_TRAP_STOP | TR_ACT_LATE_START | TR_ACT_QUIET_START);
     s_recount(p, a);
     a->flags |= TR_ACT_PARKED;
     a->exit_reason = reason;
@@ -120,7 +121,10 @@ void tr_restart_started(tr_port *p, tr_actor *a)
     tr_route(p->node, p, m);
 }
 
-static void s_revive(tr_port *p, tr_actor *a)
+// Start parked actor a again. Returns 1 if it is up now (init succeeded
+// and it does not report its start itself later), else 0: a failed init
+// parked it again (its supervisor hears the exit), or it reports later.
+static int s_revive(tr_port *p, tr_actor *a)
 {
     tr_restart_unpark(p, a);
     if (a->flags & TR_ACT_SPEC_TRAP)
@@ -137,10 +141,12 @@ static void s_revive(tr_port *p, tr_actor *a)
                                NULL);
     if (rc == 0)
         rc = tr_actor_init(p, a);
-    if (rc)
+    if (rc) {
         tr_actor_terminate(p, a, rc); // parks again: the supervisor hears
-    else
-        tr_actor_started(p, a);
+        return 0;
+    }
+    tr_actor_started(p, a);
+    return !(a->flags & TR_ACT_LATE_START);
 }
 
 void tr_restart_system(tr_port *p, tr_actor *a, troupe_msg *m)
@@ -149,7 +155,7 @@ void tr_restart_system(tr_port *p, tr_actor *a, troupe_msg *m)
         return; // only its supervisor decides
     if (m->code == TR_SYS_REVIVE) {
         if (a->flags & TR_ACT_PARKED)
-            s_revive(p, a);
+            (void)s_revive(p, a);
         return;
     }
     int reason = (int)(int64_t)m->ref;
@@ -171,10 +177,26 @@ int tr_restart_intercept(tr_port *p, tr_actor *a, troupe_msg *m)
     return 1;
 }
 
-int tr_restart_revive(troupe_ctx *cx, troupe_addr child)
+int tr_restart_revive(troupe_ctx *cx, troupe_addr child, int *started)
 {
+    *started = 0;
     if (!cx || !cx->actor)
         return TROUPE_EINVAL;
+    tr_port *p = cx->port;
+    tr_actor *a = tr_lookup(p, child);
+    if (a && (a->flags & TR_ACT_PARKED) && (a->flags & TR_ACT_KEEP) &&
+        troupe_addr_eq(a->supervisor, cx->actor->addr)) {
+        // On the caller's own loop: revive it now, as a spawn on one's own
+        // loop runs init at once, and say so instead of a "$started".
+        troupe_ctx saved = p->cx;
+        a->flags |= TR_ACT_QUIET_START;
+        int up = s_revive(p, a); // a may be gone if this returns 0
+        if (up)
+            a->flags &= ~(uint32_t)TR_ACT_QUIET_START;
+        p->cx = saved;
+        *started = up;
+        return 0;
+    }
     return tr_send_system(cx->port->node, child, TR_SYS_REVIVE, 0, NULL);
 }
 

@@ -23,8 +23,10 @@
 int tr_spawn_supervised(troupe_ctx *cx, const troupe_actor_spec *spec,
                         troupe_addr *addr);
 // Ask parked child to start again (its supervisor only). The answer comes
-// as above: "$started" or an exit message. Returns 0 or a send code.
-int tr_restart_revive(troupe_ctx *cx, troupe_addr child);
+// as above: "$started" or an exit message; except that a child on the
+// caller's own loop is revived at once, and if it is up then, *started is
+// 1 and no "$started" follows. Returns 0 or a send code.
+int tr_restart_revive(troupe_ctx *cx, troupe_addr child, int *started);
 // End child for good with reason (parked: at once; running: after its
 // current message, with an exit message to the caller as usual).
 int tr_restart_finish(troupe_ctx *cx, troupe_addr child, int reason);

@@ -154,9 +154,10 @@ static void s_start(troupe_ctx *cx, s_sup *s, size_t i)
               s->core.child[i].last_reason);
     }
     k->ran = 1;
+    int up = 0;
     if (troupe_addr_valid(k->addr) && k->parked) {
         k->parked = 0;
-        rc = tr_restart_revive(cx, k->addr); // same address, same mailbox
+        rc = tr_restart_revive(cx, k->addr, &up); // same address and mailbox
     }
     if (rc == TROUPE_EDEAD || rc == TROUPE_ENOENT) { // none, or finished
         k->addr = TROUPE_ADDR_NONE;
@@ -165,6 +166,9 @@ static void s_start(troupe_ctx *cx, s_sup *s, size_t i)
     if (rc) {
         k->addr = TROUPE_ADDR_NONE;
         tr_sup_core_start_failed(&s->core, i, rc, troupe_now());
+        s_apply(cx, s);
+    } else if (up) { // revived on our loop and up: no "$started" to wait for
+        tr_sup_core_started(&s->core, i, troupe_now());
         s_apply(cx, s);
     }
 }
