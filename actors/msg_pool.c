@@ -15,7 +15,7 @@
 #include "msg_pool.h"
 #include "troupe/error.h"
 
-// Chunks a pool keeps for reuse; more are freed. 1024 x 256 B = 256 KiB.
+// Chunks a pool keeps for reuse; more are freed (at most 384 KiB a thread).
 #define S_KEEP 1024
 
 typedef struct s_chunk {
@@ -23,6 +23,7 @@ typedef struct s_chunk {
 } s_chunk;
 
 struct tr_msg_pool {
+    size_t chunk;                // bytes of its chunks (its size class)
     s_chunk *local;              // owner's free list
     size_t n_local;              // chunks on it
     s_chunk *stash;              // taken from `returned`, not walked
@@ -31,7 +32,12 @@ struct tr_msg_pool {
 };
 
 static s_chunk s_orphan; // `returned` of a pool whose owner has ended
-static _Thread_local tr_msg_pool *s_pool
+// A thread's pools, one per size class: most messages (a short tag and a
+// small body) fit the small chunks, and a mailbox of them then costs half.
+#define S_CLASSES 2
+static const size_t s_chunk_size[S_CLASSES] = {TR_MSG_POOL_CHUNK / 2,
+                                               TR_MSG_POOL_CHUNK};
+static _Thread_local tr_msg_pool *s_pools[S_CLASSES]
     __attribute__((tls_model("initial-exec")));
 
 // Drop n chunk references; the one that reaches zero frees the pool.
@@ -43,7 +49,7 @@ static void s_unref(tr_msg_pool *p, size_t n)
 
 void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
 {
-    tr_msg_pool *p = s_pool;
+    tr_msg_pool *p = size <= s_chunk_size[0] ? s_pools[0] : s_pools[1];
     if (!p || size > TR_MSG_POOL_CHUNK) {
         *home = NULL;
         return malloc(size);
@@ -60,7 +66,7 @@ void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
         c = p->stash;
         p->stash = c->next;
     } else {
-        if (!(c = malloc(TR_MSG_POOL_CHUNK))) {
+        if (!(c = malloc(p->chunk))) {
             *home = NULL;
             return NULL;
         }
@@ -79,7 +85,7 @@ void tr_msg_pool_free(void *mem, tr_msg_pool *home)
         return;
     }
     s_chunk *c = mem;
-    if (home == s_pool) {
+    if (home == s_pools[0] || home == s_pools[1]) { // this thread's
         if (home->n_local < S_KEEP) {
             c->next = home->local;
             home->local = c;
@@ -104,14 +110,19 @@ void tr_msg_pool_free(void *mem, tr_msg_pool *home)
 
 int tr_msg_pool_enter(void)
 {
-    if (!TR_MSG_POOLED || s_pool)
+    if (!TR_MSG_POOLED || s_pools[0])
         return 0;
-    tr_msg_pool *p = calloc(1, sizeof *p);
-    if (!p)
-        return TROUPE_ENOMEM;
-    atomic_init(&p->returned, NULL);
-    atomic_init(&p->refs, 1);
-    s_pool = p;
+    for (int k = 0; k < S_CLASSES; k++) {
+        tr_msg_pool *p = calloc(1, sizeof *p);
+        if (!p) {
+            tr_msg_pool_leave(); // what was made; this thread mallocs
+            return TROUPE_ENOMEM;
+        }
+        p->chunk = s_chunk_size[k];
+        atomic_init(&p->returned, NULL);
+        atomic_init(&p->refs, 1);
+        s_pools[k] = p;
+    }
     return 0;
 }
 
@@ -129,13 +140,15 @@ static size_t s_free_list(s_chunk *c)
 
 void tr_msg_pool_leave(void)
 {
-    tr_msg_pool *p = s_pool;
-    if (!p)
-        return;
-    s_pool = NULL;
-    s_chunk *back =
-        atomic_exchange_explicit(&p->returned, &s_orphan, memory_order_acquire);
-    size_t n =
-        s_free_list(p->local) + s_free_list(p->stash) + s_free_list(back);
-    s_unref(p, n + 1);
+    for (int k = 0; k < S_CLASSES; k++) {
+        tr_msg_pool *p = s_pools[k];
+        if (!p)
+            continue;
+        s_pools[k] = NULL;
+        s_chunk *back = atomic_exchange_explicit(&p->returned, &s_orphan,
+                                                 memory_order_acquire);
+        size_t n =
+            s_free_list(p->local) + s_free_list(p->stash) + s_free_list(back);
+        s_unref(p, n + 1);
+    }
 }

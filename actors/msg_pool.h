@@ -11,8 +11,9 @@
 
 #include <stddef.h>
 
-// Bytes of one pooled chunk (message header, tag and body). Larger
-// messages are malloc'd.
+// Bytes of the largest pooled chunk (message header, tag and body); there
+// are chunks of half that size too, for the small messages most are.
+// Larger messages are malloc'd.
 #define TR_MSG_POOL_CHUNK 256
 
 // Under AddressSanitizer there are no pools, so that a use after free of a

@@ -83,9 +83,15 @@ START_TEST(own_memory_is_reused_and_large_memory_is_not_pooled)
     void *a = tr_msg_pool_alloc(100, &h1);
     ck_assert_int_eq(h1 != NULL, TR_MSG_POOLED);
     tr_msg_pool_free(a, h1);
-    void *b = tr_msg_pool_alloc(TR_MSG_POOL_CHUNK, &h2);
+    void *b = tr_msg_pool_alloc(90, &h2); // the same size class
     if (TR_MSG_POOLED)
         ck_assert_ptr_eq(a, b); // the chunk just freed comes back
+    tr_msg_pool *h3;
+    void *d = tr_msg_pool_alloc(TR_MSG_POOL_CHUNK, &h3); // the large class
+    ck_assert_int_eq(h3 != NULL, TR_MSG_POOLED);
+    if (TR_MSG_POOLED)
+        ck_assert_ptr_ne(h3, h2);
+    tr_msg_pool_free(d, h3);
     void *c = tr_msg_pool_alloc(TR_MSG_POOL_CHUNK + 1, &big);
     ck_assert_ptr_null(big); // too large: malloc'd
     tr_msg_pool_free(c, big);
