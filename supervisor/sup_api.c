@@ -122,19 +122,49 @@ TROUPE_API int troupe_sup_stop_child(troupe_node *node, troupe_addr sup,
     return rc;
 }
 
+// A request carrying a child's id; *reply (may be NULL) gets the answer.
+static int s_ask_id(troupe_node *node, troupe_addr sup, const char *tag,
+                    const char *id, int64_t deadline, troupe_msg **reply)
+{
+    if (!id)
+        return TROUPE_EINVAL;
+    troupe_client *c;
+    troupe_msg *r = NULL;
+    int rc = s_client(node, sup, &c);
+    if (rc)
+        return rc;
+    rc = troupe_call(c, sup, tag, deadline, &r, "[s]", id);
+    troupe_client_destroy(&c);
+    if (reply)
+        *reply = r;
+    else
+        troupe_msg_destroy(&r);
+    return rc;
+}
+
+TROUPE_API int troupe_sup_restart_child(troupe_node *node, troupe_addr sup,
+                                        const char *id, int64_t deadline,
+                                        troupe_addr *addr)
+{
+    troupe_msg *reply = NULL;
+    int rc = s_ask_id(node, sup, "$sup.restart_child", id, deadline, &reply);
+    return rc ? rc : s_read_addr(&reply, addr);
+}
+
+TROUPE_API int troupe_sup_delete_child(troupe_node *node, troupe_addr sup,
+                                       const char *id, int64_t deadline)
+{
+    return s_ask_id(node, sup, "$sup.delete_child", id, deadline, NULL);
+}
+
 TROUPE_API int troupe_sup_which_child(troupe_node *node, troupe_addr sup,
                                       const char *id, int64_t deadline,
                                       troupe_addr *addr)
 {
-    if (!id || !addr)
+    if (!addr)
         return TROUPE_EINVAL;
-    troupe_client *c;
     troupe_msg *reply = NULL;
-    int rc = s_client(node, sup, &c);
-    if (rc)
-        return rc;
-    rc = troupe_call(c, sup, "$sup.which", deadline, &reply, "[s]", id);
-    troupe_client_destroy(&c);
+    int rc = s_ask_id(node, sup, "$sup.which", id, deadline, &reply);
     return rc ? rc : s_read_addr(&reply, addr);
 }
 

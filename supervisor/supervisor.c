@@ -27,7 +27,9 @@ typedef struct s_child {
     troupe_addr addr;             // its actor (running or parked), or NONE
     int parked;                   // its run ended and we heard of it
     int ran;                      // it started once: next START is a restart
-    troupe_deferred *start_reply; // troupe_sup_start_child waiting
+    troupe_deferred *start_reply; // start_child / restart_child waiting
+    int added;                    // added by start_child: a failed first
+                                  // start drops it (restart_child keeps it)
     troupe_deferred *stop_reply;  // troupe_sup_stop_child waiting
 } s_child;
 
@@ -144,6 +146,18 @@ static void s_log(troupe_ctx *cx, s_sup *s, troupe_log_level level,
             s->spec->name ? s->spec->name : "", what, k ? " " : "", id, why);
 }
 
+// A start_child / restart_child caller waits for child i: answer it once
+// the child is up.
+static void s_answer_start(troupe_ctx *cx, s_sup *s, size_t i)
+{
+    s_child *k = &s->kids[i];
+    if (!k->start_reply || s->core.child[i].state != TR_SUP_CHILD_RUNNING)
+        return;
+    k->added = 0; // from now on a failed start is a restart's
+    troupe_deferred_reply(cx, &k->start_reply, "[uuu]", k->addr.node,
+                          k->addr.slot, k->addr.incarnation);
+}
+
 static void s_start(troupe_ctx *cx, s_sup *s, size_t i)
 {
     s_child *k = &s->kids[i];
@@ -169,6 +183,7 @@ static void s_start(troupe_ctx *cx, s_sup *s, size_t i)
         s_apply(cx, s);
     } else if (up) { // revived on our loop and up: no "$started" to wait for
         tr_sup_core_started(&s->core, i, troupe_now());
+        s_answer_start(cx, s, i);
         s_apply(cx, s);
     }
 }
@@ -352,10 +367,10 @@ static void s_apply(troupe_ctx *cx, s_sup *s)
         if (s->core.child[i].state != TR_SUP_CHILD_IDLE ||
             s->core.child[i].restart_after_stop)
             continue; // running, or queued to start again in a group
-        int first_start_failed = k->start_reply != NULL;
-        if ((troupe_addr_valid(k->addr) && k->parked) || first_start_failed)
+        int start_failed = k->start_reply != NULL;
+        if ((troupe_addr_valid(k->addr) && k->parked) || start_failed)
             s_release(cx, k, s->core.child[i].last_reason);
-        if (first_start_failed && s->core.state != TR_SUP_DONE) {
+        if (start_failed && k->added && s->core.state != TR_SUP_DONE) {
             // As OTP's start_child: a child that failed its first start is
             // not kept.
             tr_sup_core_stop_child(&s->core, i, 1, troupe_now());
@@ -459,10 +474,7 @@ static void s_on_started(troupe_ctx *cx, s_sup *s, const troupe_msg *m)
         return; // from a child forgotten meanwhile
     s->kids[i].parked = 0;
     tr_sup_core_started(&s->core, (size_t)i, troupe_now());
-    if (s->kids[i].start_reply &&
-        s->core.child[i].state == TR_SUP_CHILD_RUNNING)
-        troupe_deferred_reply(cx, &s->kids[i].start_reply, "[uuu]", from.node,
-                              from.slot, from.incarnation);
+    s_answer_start(cx, s, (size_t)i);
 }
 
 static int s_on_request(troupe_ctx *cx, s_sup *s, const troupe_msg *m)
@@ -486,6 +498,8 @@ static int s_on_request(troupe_ctx *cx, s_sup *s, const troupe_msg *m)
         int rc = s_add(s, c ? NULL : &s->spec->children[0], c, &i);
         if (rc == 0)
             rc = troupe_defer(cx, m, &s->kids[i].start_reply);
+        if (rc == 0)
+            s->kids[i].added = 1;
         if (rc)
             return troupe_reply_error(cx, m, rc);
         tr_sup_core_start_child(&s->core, i, now);
@@ -504,6 +518,30 @@ static int s_on_request(troupe_ctx *cx, s_sup *s, const troupe_msg *m)
         if (rc)
             return troupe_reply_error(cx, m, rc);
         tr_sup_core_stop_child(&s->core, (size_t)i, forget, now);
+        return 0;
+    }
+    if (troupe_msg_is(m, "$sup.restart_child") ||
+        troupe_msg_is(m, "$sup.delete_child")) {
+        const char *id;
+        size_t len;
+        if (troupe_msg_read(m, "[s]", &id, &len) || !id)
+            return troupe_reply_error(cx, m, TROUPE_EINVAL);
+        long i = s_find_id(s, id, len);
+        if (i < 0)
+            return troupe_reply_error(cx, m, TROUPE_ENOENT);
+        if (s->core.state != TR_SUP_RUNNING)
+            return troupe_reply_error(cx, m, TROUPE_ESTATE);
+        if (s->core.child[i].state != TR_SUP_CHILD_IDLE ||
+            s->core.child[i].restart_after_stop)
+            return troupe_reply_error(cx, m, TROUPE_EALREADY); // running
+        if (troupe_msg_is(m, "$sup.delete_child")) {
+            tr_sup_core_stop_child(&s->core, (size_t)i, 1, now); // FORGET
+            return troupe_reply(cx, m, NULL);
+        }
+        int rc = troupe_defer(cx, m, &s->kids[i].start_reply);
+        if (rc)
+            return troupe_reply_error(cx, m, rc);
+        tr_sup_core_start_child(&s->core, (size_t)i, now);
         return 0;
     }
     if (troupe_msg_is(m, "$sup.which")) {

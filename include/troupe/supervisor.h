@@ -139,6 +139,25 @@ TROUPE_API int troupe_sup_stop_child(troupe_node *node, troupe_addr sup,
                                      troupe_addr child, bool forget,
                                      int64_t deadline);
 
+// Start again the child with this id that is stopped (by
+// troupe_sup_stop_child without forget, or because it ended and its
+// restart type said no), as OTP's restart_child; it gets a new address.
+// Waits for its start, at most until deadline. Returns 0 and *addr (may
+// be NULL); TROUPE_EALREADY (it is running or restarting), TROUPE_ENOENT
+// (no such id), its start failure code (it then stays stopped, its spec
+// kept), TROUPE_ETIMEDOUT, TROUPE_ESTATE (the supervisor is starting or
+// shutting down), TROUPE_EDEAD. Thread: not one of the node's threads.
+TROUPE_API int troupe_sup_restart_child(troupe_node *node, troupe_addr sup,
+                                        const char *id, int64_t deadline,
+                                        troupe_addr *addr);
+
+// Drop the spec of the stopped child with this id, as OTP's delete_child.
+// Returns 0, TROUPE_EALREADY (running: stop it first), TROUPE_ENOENT,
+// TROUPE_ETIMEDOUT, TROUPE_ESTATE, TROUPE_EDEAD. Thread: not one of the
+// node's threads.
+TROUPE_API int troupe_sup_delete_child(troupe_node *node, troupe_addr sup,
+                                       const char *id, int64_t deadline);
+
 // The address of the child with this id: 0 and *addr, TROUPE_ENOENT (no
 // such child), TROUPE_EAGAIN (known but not running now: stopped, or
 // waiting for a restart). Thread: not one of the node's threads.

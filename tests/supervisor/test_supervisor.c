@@ -544,6 +544,34 @@ START_TEST(start_child_reports_the_init_error_and_keeps_nothing)
 }
 END_TEST
 
+START_TEST(stopped_child_is_restarted_or_deleted_by_id)
+{
+    troupe_sup_spec s = s_three(TROUPE_ONE_FOR_ONE);
+    troupe_addr sup, a;
+    int64_t dl = troupe_deadline_in(5000);
+    TR_CK_OK(troupe_node_sup_start(node, &s, dl, &sup));
+    TR_CK_OK(troupe_sup_stop_child(node, sup, s_child(sup, "w1"), false, dl));
+    TR_CK_OK(troupe_sup_restart_child(node, sup, "w1", dl, &a));
+    ck_assert_int_eq(s_get(a, NULL, NULL), 2);
+    TR_CK_ERR(troupe_sup_restart_child(node, sup, "w1", dl, &a),
+              TROUPE_EALREADY);
+    TR_CK_ERR(troupe_sup_delete_child(node, sup, "w0", dl), TROUPE_EALREADY);
+    TR_CK_OK(troupe_sup_stop_child(node, sup, a, false, dl));
+    TR_CK_OK(troupe_sup_delete_child(node, sup, "w1", dl));
+    TR_CK_ERR(troupe_sup_restart_child(node, sup, "w1", dl, &a), TROUPE_ENOENT);
+    // A restart that fails its init keeps the spec, stopped.
+    TR_CK_OK(troupe_sup_stop_child(node, sup, s_child(sup, "w2"), false, dl));
+    atomic_store(&s_fail_init[2], 1);
+    TR_CK_ERR(troupe_sup_restart_child(node, sup, "w2", dl, &a),
+              TROUPE_EUSER - 7);
+    troupe_sup_stats st;
+    TR_CK_OK(troupe_sup_stats_get(node, sup, dl, &st));
+    ck_assert_uint_eq(st.children, 2);
+    ck_assert_uint_eq(st.running, 1);
+    TR_CK_OK(troupe_sup_restart_child(node, sup, "w2", dl, &a));
+}
+END_TEST
+
 // ---- backoff ----
 
 START_TEST(backoff_delays_a_restart_by_at_least_half_the_minimum)
@@ -731,6 +759,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc,
                    simple_one_for_one_starts_and_stops_children_at_run_time);
     tcase_add_test(tc, start_child_reports_the_init_error_and_keeps_nothing);
+    tcase_add_test(tc, stopped_child_is_restarted_or_deleted_by_id);
     suite_add_tcase(s, tc);
     return s;
 }
