@@ -276,6 +276,19 @@ struct troupe_node {
     tr_offload offload; // the offload pool (offload.c)
 };
 
+// May the callback holding cx send or start something? 0, TROUPE_EINVAL
+// (no ctx), or TROUPE_ESTATE: the actor is ending (cx->no_send), or its
+// isolated port was abandoned (watchdog.c), whose late output is dropped.
+static inline int tr_ctx_check(const troupe_ctx *cx)
+{
+    if (!cx || !cx->actor)
+        return TROUPE_EINVAL;
+    return cx->no_send || atomic_load_explicit(&cx->port->abandoned,
+                                               memory_order_relaxed)
+               ? TROUPE_ESTATE
+               : 0;
+}
+
 // The port whose thread is running now, or NULL on a foreign thread.
 tr_port *tr_port_current(void);
 

@@ -121,24 +121,12 @@ static int s_enqueue(troupe_node *n, tr_job *j)
     return rc;
 }
 
-static int s_ctx_ok(const troupe_ctx *cx)
-{
-    if (!cx || !cx->actor)
-        return TROUPE_EINVAL;
-    // An ending actor's requests have ended already; an abandoned one's
-    // output is dropped (watchdog.c).
-    return cx->no_send || atomic_load_explicit(&cx->port->abandoned,
-                                               memory_order_relaxed)
-               ? TROUPE_ESTATE
-               : 0;
-}
-
 TROUPE_API int troupe_offload(troupe_ctx *cx, troupe_job_fn fn, void *arg,
                               troupe_job_free_fn free_arg, int64_t deadline,
                               troupe_reply_fn on_done, void *cb_arg,
                               uint64_t *id)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     if (!fn || !on_done)

@@ -175,17 +175,6 @@ void tr_pending_finish(tr_port *p, tr_pending *pd, int status,
 
 // ---- public: tell ----
 
-static int s_ctx_ok(const troupe_ctx *cx)
-{
-    if (!cx || !cx->actor)
-        return TROUPE_EINVAL;
-    // An abandoned actor's late output is dropped (watchdog.c).
-    return cx->no_send || atomic_load_explicit(&cx->port->abandoned,
-                                               memory_order_relaxed)
-               ? TROUPE_ESTATE
-               : 0;
-}
-
 static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to)
 {
     m->to = to;
@@ -200,7 +189,7 @@ static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to)
 static int s_vtell(troupe_ctx *cx, troupe_addr to, const char *tag,
                    const char *fmt, va_list *ap)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     troupe_msg *m;
@@ -227,7 +216,7 @@ TROUPE_API int troupe_tell(troupe_ctx *cx, troupe_addr to, const char *tag,
 TROUPE_API int troupe_tell_name(troupe_ctx *cx, const char *name,
                                 const char *tag, const char *fmt, ...)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     troupe_addr to;
@@ -244,7 +233,7 @@ TROUPE_API int troupe_tell_name(troupe_ctx *cx, const char *name,
 TROUPE_API int troupe_tell_raw(troupe_ctx *cx, troupe_addr to, const char *tag,
                                const void *body, size_t len)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     troupe_node *n = cx->port->node;
@@ -270,7 +259,7 @@ static int s_vrequest(troupe_ctx *cx, troupe_addr to, const char *tag,
                       int64_t deadline, troupe_reply_fn cb, void *arg,
                       uint64_t *corr, const char *fmt, va_list *ap)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     if (!cb)
@@ -374,7 +363,7 @@ TROUPE_API int troupe_request_name(troupe_ctx *cx, const char *name,
                                    troupe_reply_fn on_reply, void *arg,
                                    uint64_t *corr, const char *fmt, ...)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     troupe_addr to;
@@ -390,7 +379,7 @@ TROUPE_API int troupe_request_name(troupe_ctx *cx, const char *name,
 
 TROUPE_API int troupe_request_cancel(troupe_ctx *cx, uint64_t corr)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     tr_pending *pd = tr_pend_take(cx->port, corr);
@@ -408,7 +397,7 @@ TROUPE_API int troupe_request_cancel(troupe_ctx *cx, uint64_t corr)
 
 static int s_check_req(const troupe_ctx *cx, const troupe_msg *req)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     if (!req || req->kind != TROUPE_MSG_REQUEST)
@@ -505,7 +494,7 @@ TROUPE_API int troupe_defer(troupe_ctx *cx, const troupe_msg *req,
 
 static int s_take_deferred(troupe_ctx *cx, troupe_deferred **d)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     if (!d || !*d || (*d)->actor != cx->actor)

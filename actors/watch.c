@@ -10,13 +10,6 @@
 #include "clock.h"
 #include "node_internal.h"
 
-static int s_ctx_ok(const troupe_ctx *cx)
-{
-    if (!cx || !cx->actor)
-        return TROUPE_EINVAL;
-    return cx->no_send ? TROUPE_ESTATE : 0;
-}
-
 int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref)
 {
     tr_watch *w = malloc(sizeof *w);
@@ -46,7 +39,7 @@ int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref)
 
 TROUPE_API int troupe_monitor(troupe_ctx *cx, troupe_addr who, uint64_t *ref)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     if (!troupe_addr_valid(who))
@@ -56,7 +49,7 @@ TROUPE_API int troupe_monitor(troupe_ctx *cx, troupe_addr who, uint64_t *ref)
 
 TROUPE_API int troupe_demonitor(troupe_ctx *cx, uint64_t ref)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     tr_watch **at = &cx->actor->monitors;
@@ -73,7 +66,7 @@ TROUPE_API int troupe_demonitor(troupe_ctx *cx, uint64_t ref)
 
 TROUPE_API int troupe_link(troupe_ctx *cx, troupe_addr who)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     if (!troupe_addr_valid(who) || troupe_addr_eq(who, cx->actor->addr))
@@ -93,7 +86,7 @@ TROUPE_API int troupe_link(troupe_ctx *cx, troupe_addr who)
 
 TROUPE_API int troupe_unlink(troupe_ctx *cx, troupe_addr who)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     tr_watch **at = &cx->actor->links;
@@ -122,7 +115,7 @@ TROUPE_API int troupe_timer_start(troupe_ctx *cx, int64_t delay_ms,
                                   int64_t period_ms, const char *tag,
                                   uint64_t *id)
 {
-    int rc = s_ctx_ok(cx);
+    int rc = tr_ctx_check(cx);
     if (rc)
         return rc;
     size_t len;
