@@ -115,13 +115,8 @@ void tr_actor_discard(troupe_node *n, tr_actor *a)
         tr_registry_drop(&n->names, a->name, a->addr);
         free(a->name);
     }
-    for (tr_watch *lists[2] = {a->watchers, a->links}, **l = lists;
-         l < lists + 2; l++)
-        while (*l) {
-            tr_watch *next = (*l)->next;
-            free(*l);
-            *l = next;
-        }
+    tr_watch_free_all(&a->watchers);
+    tr_watch_free_all(&a->links);
     tr_slots_release(&n->slots, a->addr.slot);
     atomic_fetch_sub(&n->live_actors, 1);
     free(a);
@@ -240,15 +235,6 @@ static void s_send_signal(tr_port *p, tr_actor *a, uint8_t kind, troupe_addr to,
     tr_route(p->node, p, m);
 }
 
-static void s_free_watches(tr_watch *w)
-{
-    while (w) {
-        tr_watch *next = w->next;
-        free(w);
-        w = next;
-    }
-}
-
 static void s_wake_exit_waiters(tr_port *p, tr_actor *a, int reason)
 {
     if (a->exit_waiters)
@@ -312,10 +298,9 @@ void tr_actor_end_run(tr_port *p, tr_actor *a, int reason)
         s_send_signal(p, a, TROUPE_MSG_EXIT, w->who, reason, 0);
     for (tr_watch *w = a->watchers; w; w = w->next)
         s_send_signal(p, a, TROUPE_MSG_DOWN, w->who, reason, w->ref);
-    s_free_watches(a->monitors);
-    s_free_watches(a->links);
-    s_free_watches(a->watchers);
-    a->monitors = a->links = a->watchers = NULL;
+    tr_watch_free_all(&a->monitors);
+    tr_watch_free_all(&a->links);
+    tr_watch_free_all(&a->watchers);
     if ((a->flags & TR_ACT_STARTED) && a->fini)
         a->fini(a->state, reason);
     s_wake_exit_waiters(p, a, reason);
@@ -455,25 +440,14 @@ static int s_spawn(troupe_node *n, tr_port *here, const troupe_actor_spec *spec,
     rc = tr_actor_new(n, spec, on, &a);
     if (rc)
         goto fail_port;
-    if (monitor_ref) {
-        tr_watch *wt = malloc(sizeof *wt);
-        if (!wt) {
-            tr_actor_discard(n, a);
-            rc = TROUPE_ENOMEM;
-            goto fail_port;
-        }
-        *wt = (tr_watch){.who = watcher, .ref = monitor_ref};
-        a->watchers = wt;
+    // A monitor, and a supervisor's link, are in place before it runs.
+    if ((monitor_ref && tr_watch_add(&a->watchers, watcher, monitor_ref)) ||
+        (supervisor && tr_watch_add(&a->links, *supervisor, 0))) {
+        tr_actor_discard(n, a); // frees what was added
+        rc = TROUPE_ENOMEM;
+        goto fail_port;
     }
-    if (supervisor) { // linked to it before it runs, parked when it ends
-        tr_watch *ln = malloc(sizeof *ln);
-        if (!ln) {
-            tr_actor_discard(n, a);
-            rc = TROUPE_ENOMEM;
-            goto fail_port;
-        }
-        *ln = (tr_watch){.who = *supervisor};
-        a->links = ln;
+    if (supervisor) { // parked when it ends
         a->supervisor = *supervisor;
         a->flags |= TR_ACT_KEEP;
     }

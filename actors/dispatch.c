@@ -91,16 +91,6 @@ static tr_watch **s_find_ref(tr_watch **list, uint64_t ref)
     return list;
 }
 
-static int s_add_watch(tr_watch **list, troupe_addr who, uint64_t ref)
-{
-    tr_watch *w = malloc(sizeof *w);
-    if (!w)
-        return TROUPE_ENOMEM;
-    *w = (tr_watch){.next = *list, .who = who, .ref = ref};
-    *list = w;
-    return 0;
-}
-
 static void s_remove_watch(tr_watch **at)
 {
     tr_watch *w = *at;
@@ -180,7 +170,7 @@ static void s_system(tr_port *p, troupe_msg *m)
         }
         break;
     case TR_SYS_MONITOR:
-        if (s_add_watch(&a->watchers, m->from, m->ref))
+        if (tr_watch_add(&a->watchers, m->from, m->ref))
             tr_logf(&p->node->log, TROUPE_LOG_ERROR,
                     "out of memory: monitor lost");
         break;
@@ -188,8 +178,7 @@ static void s_system(tr_port *p, troupe_msg *m)
         s_remove_watch(s_find_watch(&a->watchers, m->from, m->ref));
         break;
     case TR_SYS_LINK:
-        if (!*s_find_watch(&a->links, m->from, 0) &&
-            s_add_watch(&a->links, m->from, 0))
+        if (tr_watch_add_once(&a->links, m->from))
             tr_logf(&p->node->log, TROUPE_LOG_ERROR,
                     "out of memory: link lost");
         break;

@@ -415,6 +415,12 @@ int tr_pending_open(troupe_ctx *cx, int64_t deadline, troupe_reply_fn cb,
 void tr_pending_discard(troupe_ctx *cx, uint64_t corr);
 
 // ---- watch.c ----
+// Watch lists (monitors, watchers, links). Add who (and a monitor ref, 0
+// for links) in front: 0 or TROUPE_ENOMEM. _once: not if who is there
+// already (links are not counted). _free_all: empty the list.
+int tr_watch_add(tr_watch **list, troupe_addr who, uint64_t ref);
+int tr_watch_add_once(tr_watch **list, troupe_addr who);
+void tr_watch_free_all(tr_watch **list);
 // Monitor who on behalf of actor a of port p (actors and clients alike).
 int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref);
 

@@ -9,19 +9,6 @@
 
 #include "restart.h"
 
-static int s_link_local(tr_actor *a, troupe_addr who)
-{
-    for (tr_watch *w = a->links; w; w = w->next)
-        if (troupe_addr_eq(w->who, who))
-            return 0; // linked already: links are not counted
-    tr_watch *w = malloc(sizeof *w);
-    if (!w)
-        return TROUPE_ENOMEM;
-    *w = (tr_watch){.next = a->links, .who = who};
-    a->links = w;
-    return 0;
-}
-
 // The run took mailbox room back for a batch it will not handle now:
 // count those messages again, so the bound holds while it is parked.
 static void s_recount(tr_port *p, tr_actor *a)
@@ -132,10 +119,10 @@ static int s_revive(tr_port *p, tr_actor *a)
     a->exit_reason = 0;
     if (a->flags & TR_ACT_OWNS_STATE)
         memset(a->inline_state, 0, a->state_size);
-    int rc = s_link_local(a, a->supervisor);
+    int rc = tr_watch_add_once(&a->links, a->supervisor);
     tr_actor *sup = tr_lookup(p, a->supervisor);
     if (rc == 0 && sup) // on this port: its side of the link, directly
-        rc = s_link_local(sup, a->addr);
+        rc = tr_watch_add_once(&sup->links, a->addr);
     else if (rc == 0)
         rc = tr_send_system_as(p->node, a->addr, a->supervisor, TR_SYS_LINK, 0,
                                NULL);

@@ -10,6 +10,33 @@
 #include "clock.h"
 #include "node_internal.h"
 
+int tr_watch_add(tr_watch **list, troupe_addr who, uint64_t ref)
+{
+    tr_watch *w = malloc(sizeof *w);
+    if (!w)
+        return TROUPE_ENOMEM;
+    *w = (tr_watch){.next = *list, .who = who, .ref = ref};
+    *list = w;
+    return 0;
+}
+
+int tr_watch_add_once(tr_watch **list, troupe_addr who)
+{
+    for (tr_watch *w = *list; w; w = w->next)
+        if (troupe_addr_eq(w->who, who))
+            return 0;
+    return tr_watch_add(list, who, 0);
+}
+
+void tr_watch_free_all(tr_watch **list)
+{
+    while (*list) {
+        tr_watch *w = *list;
+        *list = w->next;
+        free(w);
+    }
+}
+
 int tr_monitor(tr_port *p, tr_actor *a, troupe_addr who, uint64_t *ref)
 {
     tr_watch *w = malloc(sizeof *w);

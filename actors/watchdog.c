@@ -237,13 +237,9 @@ void tr_port_abandoned(tr_port *p)
     for (tr_actor *a = p->first; a; a = a->port_next) {
         // Its slot was killed by tr_abandon; nobody is told of its end.
         a->flags |= TR_ACT_FINAL | TR_ACT_SLOT_DEAD;
-        tr_watch **lists[3] = {&a->links, &a->watchers, &a->monitors};
-        for (int i = 0; i < 3; i++)
-            while (*lists[i]) {
-                tr_watch *w = *lists[i];
-                *lists[i] = w->next;
-                free(w);
-            }
+        tr_watch_free_all(&a->links);
+        tr_watch_free_all(&a->watchers);
+        tr_watch_free_all(&a->monitors);
     }
     p->quit = 1;
 }
