@@ -10,6 +10,7 @@
 #include "invariant.h"
 #include "fault_internal.h"
 #include "node_internal.h"
+#include "proc_internal.h"
 #include "restart.h"
 
 tr_actor *tr_lookup(tr_port *p, troupe_addr to)
@@ -119,6 +120,8 @@ void tr_actor_discard(troupe_node *n, tr_actor *a)
     tr_watch_free_all(&a->links);
     tr_slots_release(&n->slots, a->addr.slot);
     atomic_fetch_sub(&n->live_actors, 1);
+    if (a->arg_free)
+        a->arg_free(a->arg);
     free(a);
 }
 
@@ -350,6 +353,8 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     s_port_list_remove(p, a);
     tr_slots_release(&n->slots, a->addr.slot);
     atomic_fetch_sub(&n->live_actors, 1);
+    if (a->arg_free)
+        a->arg_free(a->arg);
     free(a);
     if (p->kind == TR_PORT_ISOLATED && p->n_actors == 0)
         p->quit = 1;
@@ -384,7 +389,7 @@ static int s_check_spec(troupe_node *n, const troupe_actor_spec *spec)
     if (!spec || !spec->handler)
         return TROUPE_EINVAL;
     if (spec->placement != TROUPE_SHARED && spec->placement != TROUPE_ISOLATED)
-        return TROUPE_EINVAL;
+        return TROUPE_EINVAL; // TROUPE_PROCESS became an isolated proxy
     if (spec->loop != TROUPE_LOOP_AUTO &&
         (spec->loop < 0 || (unsigned)spec->loop > n->n_loops))
         return TROUPE_EINVAL;
@@ -417,6 +422,33 @@ static troupe_msg *s_adopt_msg(tr_actor *a)
     return m;
 }
 
+static int s_spawn_inner(troupe_node *n, tr_port *here,
+                         const troupe_actor_spec *spec, tr_waiter *w,
+                         uint64_t monitor_ref, troupe_addr watcher,
+                         const troupe_addr *supervisor, tr_actor **out,
+                         troupe_addr *addr, int *inline_start,
+                         void (*arg_free)(void *));
+
+// A process actor is an isolated proxy (proc_proxy.c) whose arg, a copy of
+// the process spec, lives as long as the actor.
+static int s_spawn_process(troupe_node *n, tr_port *here,
+                           const troupe_actor_spec *spec, tr_waiter *w,
+                           uint64_t monitor_ref, troupe_addr watcher,
+                           const troupe_addr *supervisor, tr_actor **out,
+                           troupe_addr *addr, int *inline_start)
+{
+    if (spec->handler || spec->init || spec->fini)
+        return TROUPE_EINVAL; // the child's table has those
+    troupe_actor_spec proxy;
+    void (*arg_free)(void *);
+    int rc = tr_proc_proxy_spec(spec, &proxy, &arg_free);
+    if (rc)
+        return rc;
+    // From here s_spawn_inner owns proxy.arg (freed on failure too).
+    return s_spawn_inner(n, here, &proxy, w, monitor_ref, watcher, supervisor,
+                         out, addr, inline_start, arg_free);
+}
+
 // Create the actor for spec and hand it to its port. `here` is the calling
 // port (NULL: a foreign thread). *inline_start tells whether the caller must
 // start it itself (same port).
@@ -425,21 +457,50 @@ static int s_spawn(troupe_node *n, tr_port *here, const troupe_actor_spec *spec,
                    const troupe_addr *supervisor, tr_actor **out,
                    troupe_addr *addr, int *inline_start)
 {
+    if (spec && spec->placement == TROUPE_PROCESS) {
+        if (atomic_load(&n->stopping))
+            return TROUPE_ESHUTDOWN;
+        return s_spawn_process(n, here, spec, w, monitor_ref, watcher,
+                               supervisor, out, addr, inline_start);
+    }
+    return s_spawn_inner(n, here, spec, w, monitor_ref, watcher, supervisor,
+                         out, addr, inline_start, NULL);
+}
+
+// s_spawn's work. With arg_free, the actor owns spec->arg: freed with it,
+// or here if the spawn fails.
+static int s_spawn_inner(troupe_node *n, tr_port *here,
+                         const troupe_actor_spec *spec, tr_waiter *w,
+                         uint64_t monitor_ref, troupe_addr watcher,
+                         const troupe_addr *supervisor, tr_actor **out,
+                         troupe_addr *addr, int *inline_start,
+                         void (*arg_free)(void *))
+{
     int rc = s_check_spec(n, spec);
-    if (rc)
+    if (rc) {
+        if (arg_free)
+            arg_free(spec->arg);
         return rc;
+    }
     tr_port *on;
     if (spec->placement == TROUPE_ISOLATED) {
         rc = tr_port_open(n, TR_PORT_ISOLATED, &on);
-        if (rc)
+        if (rc) {
+            if (arg_free)
+                arg_free(spec->arg);
             return rc;
+        }
     } else {
         on = s_pick_loop(n, spec, here);
     }
     tr_actor *a;
     rc = tr_actor_new(n, spec, on, &a);
-    if (rc)
+    if (rc) {
+        if (arg_free)
+            arg_free(spec->arg);
         goto fail_port;
+    }
+    a->arg_free = arg_free; // discarded from here on: freed with it
     // A monitor, and a supervisor's link, are in place before it runs.
     if ((monitor_ref && tr_watch_add(&a->watchers, watcher, monitor_ref)) ||
         (supervisor && tr_watch_add(&a->links, *supervisor, 0))) {

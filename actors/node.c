@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "node_internal.h"
+#include "proc_internal.h"
 
 #define TR_DEFAULT_MAX_PORTS 4096u
 #define TR_DEFAULT_MAX_ACTORS (1u << 24)
@@ -76,6 +77,7 @@ static void s_free(troupe_node *n)
     tr_slots_fini(&n->slots);
     tr_ctx_fini(&n->zctx);
     tr_offload_fini(n);
+    tr_proc_node_fini(n);
     pthread_mutex_destroy(&n->lock);
     free(n);
 }

@@ -156,6 +156,7 @@ struct tr_actor {
     uint64_t budget_ns;                 // handler budget, 0: none
     uint64_t budget_ticks;              // the same in tr_ticks (0: not yet)
     struct tr_fault_actor *fault;       // bound to a fault plan, or NULL
+    void (*arg_free)(void *arg);        // frees arg with the actor, or NULL
     _Alignas(max_align_t) unsigned char inline_state[];
 };
 
@@ -274,6 +275,12 @@ struct troupe_node {
     // reference.
     _Atomic(troupe_fault_plan *) faults;
     tr_offload offload; // the offload pool (offload.c)
+    // Process actors (proc_proxy.c): runtime directory and children, made
+    // at the first process spawn. NULL until then.
+    _Atomic(struct tr_proc_node *) proc;
+    // In a process actor's child (proc_child.c): the link to the parent,
+    // where sends by names unknown here go. TROUPE_ADDR_NONE otherwise.
+    troupe_addr uplink;
 };
 
 // May the callback holding cx send or start something? 0, TROUPE_EINVAL

@@ -173,6 +173,53 @@ void tr_pending_finish(tr_port *p, tr_pending *pd, int status,
         tr_actor_exit(p, a, rc);
 }
 
+// ---- names unknown in a process actor's child: up to the parent ----
+
+static int s_pack(uint8_t kind, const char *tag, const tr_limits *l,
+                  troupe_msg **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = tr_msg_pack(kind, tag, l, fmt, &ap, out);
+    va_end(ap);
+    return rc;
+}
+
+static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to);
+
+// Wrap the message for name as a "$up" message to the node's uplink
+// (proc_child.c), which forwards it to the parent's node: body
+// [name, tag, has_body, body or nil].
+static int s_vsend_up(troupe_ctx *cx, uint8_t kind, const char *name,
+                      const char *tag, int64_t deadline, troupe_reply_fn cb,
+                      void *arg, uint64_t *corr, const char *fmt, va_list *ap)
+{
+    troupe_node *n = cx->port->node;
+    if (kind == TROUPE_MSG_REQUEST && !cb)
+        return TROUPE_EINVAL;
+    troupe_msg *inner, *m;
+    int rc = tr_msg_pack(kind, tag, &n->limits, fmt, ap, &inner);
+    if (rc)
+        return rc;
+    rc = inner->body_len ? s_pack(kind, "$up", &n->limits, &m, "[ssbr]", name,
+                                  troupe_msg_tag(inner), true, inner->body,
+                                  (size_t)inner->body_len)
+                         : s_pack(kind, "$up", &n->limits, &m, "[ssbn]", name,
+                                  troupe_msg_tag(inner), false);
+    tr_msg_free(inner);
+    if (rc)
+        return rc;
+    if (kind == TROUPE_MSG_TELL)
+        return s_send_new(cx, m, n->uplink);
+    if (deadline == TROUPE_DEADLINE_DEFAULT)
+        deadline = tr_default_deadline(n, cx);
+    if (deadline != TROUPE_FOREVER && deadline <= troupe_now()) {
+        tr_msg_free(m);
+        return TROUPE_ETIMEDOUT;
+    }
+    return tr_request_msg(cx, n->uplink, m, deadline, cb, arg, corr);
+}
+
 // ---- public: tell ----
 
 static int s_send_new(troupe_ctx *cx, troupe_msg *m, troupe_addr to)
@@ -221,11 +268,13 @@ TROUPE_API int troupe_tell_name(troupe_ctx *cx, const char *name,
         return rc;
     troupe_addr to;
     rc = troupe_whereis(cx->port->node, name, &to);
-    if (rc)
-        return rc;
     va_list ap;
     va_start(ap, fmt);
-    rc = s_vtell(cx, to, tag, fmt, &ap);
+    if (rc == TROUPE_ENOENT && cx->port->node->uplink.slot)
+        rc = s_vsend_up(cx, TROUPE_MSG_TELL, name, tag, 0, NULL, NULL, NULL,
+                        fmt, &ap);
+    else if (rc == 0)
+        rc = s_vtell(cx, to, tag, fmt, &ap);
     va_end(ap);
     return rc;
 }
@@ -368,11 +417,13 @@ TROUPE_API int troupe_request_name(troupe_ctx *cx, const char *name,
         return rc;
     troupe_addr to;
     rc = troupe_whereis(cx->port->node, name, &to);
-    if (rc)
-        return rc;
     va_list ap;
     va_start(ap, fmt);
-    rc = s_vrequest(cx, to, tag, deadline, on_reply, arg, corr, fmt, &ap);
+    if (rc == TROUPE_ENOENT && cx->port->node->uplink.slot)
+        rc = s_vsend_up(cx, TROUPE_MSG_REQUEST, name, tag, deadline, on_reply,
+                        arg, corr, fmt, &ap);
+    else if (rc == 0)
+        rc = s_vrequest(cx, to, tag, deadline, on_reply, arg, corr, fmt, &ap);
     va_end(ap);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc_internal.h"
 #include "sup_core.h"
 #include "sup_spec.h"
 
@@ -45,6 +46,11 @@ static int s_child_check(const troupe_child_spec *c, int dynamic, int depth)
         return TROUPE_EINVAL;
     if (c->sup)
         return s_check(c->sup, depth + 1);
+    if (c->actor.placement == TROUPE_PROCESS) // the child has the handler
+        return c->actor.process && c->actor.process->kind &&
+                       *c->actor.process->kind && !c->actor.handler
+                   ? 0
+                   : TROUPE_EINVAL;
     return c->actor.handler ? 0 : TROUPE_EINVAL;
 }
 
@@ -105,6 +111,10 @@ int tr_child_copy_init(tr_child_copy *out, const troupe_child_spec *c)
     } else {
         out->actor = c->actor;
         out->actor.name = s_dup(c->actor.name, &failed);
+        out->actor.process = NULL;
+        if (c->actor.placement == TROUPE_PROCESS &&
+            !(out->actor.process = tr_proc_spec_dup(c->actor.process)))
+            failed = 1;
     }
     if (failed) {
         tr_child_copy_fini(out);
@@ -117,6 +127,7 @@ void tr_child_copy_fini(tr_child_copy *c)
 {
     free(c->id);
     free((char *)c->actor.name);
+    tr_proc_spec_free((troupe_proc_spec *)c->actor.process);
     tr_sup_copy_unref(c->sup);
     memset(c, 0, sizeof *c);
 }

@@ -203,7 +203,8 @@ static void s_stop(troupe_ctx *cx, s_sup *s, size_t i, int reason)
 
 static int s_isolated(const s_child *k)
 {
-    return !k->spec->sup && k->spec->actor.placement == TROUPE_ISOLATED;
+    return !k->spec->sup && (k->spec->actor.placement == TROUPE_ISOLATED ||
+                             k->spec->actor.placement == TROUPE_PROCESS);
 }
 
 // Let go of child k's current instance for good without hearing from it

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "troupe/error.h"
+#include "troupe/process.h"
 
 typedef struct s_entry {
     int code;         // the TROUPE_E* value
@@ -41,6 +42,17 @@ static const s_entry s_table[] = {
      "supervisor gave up: too many restarts"},
 };
 
+// The ranges of troupe/process.h's exit reasons.
+static int s_proc_signal(int rc)
+{
+    return rc <= TROUPE_EPROC_SIGNAL(1) && rc >= TROUPE_EPROC_SIGNAL(64);
+}
+
+static int s_proc_status(int rc)
+{
+    return rc <= TROUPE_EPROC_EXIT(1) && rc >= TROUPE_EPROC_EXIT(255);
+}
+
 static const s_entry *s_find(int rc)
 {
     for (size_t i = 0; i < sizeof s_table / sizeof s_table[0]; i++)
@@ -54,13 +66,23 @@ TROUPE_API const char *troupe_strerror(int rc)
     const s_entry *e = s_find(rc);
     if (e)
         return e->text;
+    if (s_proc_signal(rc))
+        return "process actor killed by a signal";
+    if (s_proc_status(rc))
+        return "process actor exited with a non-zero status";
     return rc <= TROUPE_EUSER ? "application error" : "unknown error";
 }
 
 TROUPE_API const char *troupe_errname(int rc)
 {
     const s_entry *e = s_find(rc);
-    return e ? e->name : "TROUPE_E?";
+    if (e)
+        return e->name;
+    if (s_proc_signal(rc))
+        return "TROUPE_EPROC_SIGNAL";
+    if (s_proc_status(rc))
+        return "TROUPE_EPROC_EXIT";
+    return "TROUPE_E?";
 }
 
 int tr_err_from_errno(int e)

@@ -54,7 +54,14 @@ typedef enum troupe_placement {
     // On a thread of its own with its own inbox socket: for CPU-bound or
     // blocking handlers, which then stall nobody else.
     TROUPE_ISOLATED = 1,
+    // In a child process of its own (troupe/process.h): a crash there,
+    // even a segfault, harms nothing else. The spec's `process` says what
+    // to start; handler, init and fini are then the child's (from its
+    // troupe_proc_kind table) and must be NULL here.
+    TROUPE_PROCESS = 2,
 } troupe_placement;
+
+typedef struct troupe_proc_spec troupe_proc_spec;
 
 // Loop choice for shared actors.
 // Loop choice for shared actors, in troupe_actor_spec.loop. Zero (what a
@@ -88,6 +95,9 @@ typedef struct troupe_actor_spec {
     // supervisor: the hung thread is abandoned, its later output dropped.
     // A shared loop cannot be preempted: there it is only reported.
     int64_t budget_ms;
+    // With placement TROUPE_PROCESS: how to start and watch the child
+    // (copied at spawn). Ignored otherwise.
+    const troupe_proc_spec *process;
 } troupe_actor_spec;
 
 // A spec with every field zero (so loop is TROUPE_LOOP_AUTO); kept for

@@ -18,6 +18,7 @@
 #include "troupe/supervisor.h"
 #include "troupe/io.h"
 #include "troupe/offload.h"
+#include "troupe/process.h"
 
 #define TROUPE_VERSION_MAJOR 0
 #define TROUPE_VERSION_MINOR 1

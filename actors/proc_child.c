@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+//
+// Process actors, the child's side. troupe_proc_child() (called first in
+// main) sees from its environment that it was started as a process actor,
+// starts a node with the actor of the requested kind, and a bridge: an
+// isolated actor with a DEALER connected to the proxy's ipc endpoint. The
+// bridge says hello once the actor's init succeeded (or reports why it
+// failed), answers the parent's pings from its own thread (so a busy actor
+// still counts as alive, a stopped process does not), hands the parent's
+// tells and requests to the actor, and sends up what the actor sends to
+// names this node does not know ("$up" messages, see send.c). When the
+// actor ends, the bridge reports its reason ("$exit") and the process
+// exits: the parent's proxy ends with that reason.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "msg_internal.h"
+#include "proc_internal.h"
+#include "troupe/client.h"
+#include "zsock.h"
+
+// Shared by troupe_proc_child (main thread) and the bridge.
+typedef struct bridge_ctl {
+    const char *endpoint;
+    pid_t ppid;
+    int64_t hb_ms;
+    int exit_code; // written by the bridge before it ends
+} bridge_ctl;
+
+typedef struct bridge {
+    bridge_ctl *ctl;
+    tr_port *port;
+    void *sock;
+    tr_link link;
+    troupe_addr hosted; // the served actor; slot 0 until "$go"
+    int ending;
+} bridge;
+
+static void s_report_exit(troupe_ctx *cx, bridge *b, int reason)
+{
+    tr_link_control(&b->link, "$exit", "{s:i}", "reason", reason);
+    b->ctl->exit_code = reason == 0 ? 0 : TR_PROC_STATUS_REPORTED;
+    b->ending = 1;
+    troupe_exit(cx, 0);
+}
+
+static void s_stop_hosted(troupe_ctx *cx, bridge *b)
+{
+    if (b->hosted.slot && !b->ending)
+        troupe_stop(cx, b->hosted, TROUPE_ESHUTDOWN);
+    else if (!b->ending)
+        s_report_exit(cx, b, TROUPE_ESHUTDOWN);
+}
+
+static void s_frame(troupe_ctx *cx, bridge *b, const tr_env *env)
+{
+    if (env->kind == TROUPE_MSG_REPLY || env->kind == TROUPE_MSG_ERROR) {
+        tr_link_answered(&b->link, cx, env);
+        return;
+    }
+    if (env->kind != TROUPE_MSG_TELL && env->kind != TROUPE_MSG_REQUEST) {
+        TR_BUMP(b->port->ctr.malformed);
+        return;
+    }
+    if (tr_link_is_control(env)) {
+        if (env->tag_len == 5 && !memcmp(env->tag, "$ping", 5))
+            tr_link_control(&b->link, "$pong", NULL);
+        else if (env->tag_len == 5 && !memcmp(env->tag, "$stop", 5))
+            s_stop_hosted(cx, b);
+        return;
+    }
+    if (!b->hosted.slot) {
+        if (env->kind == TROUPE_MSG_REQUEST)
+            tr_link_answer(&b->link, env->corr, TROUPE_EDEAD, NULL);
+        return;
+    }
+    tr_link_deliver(&b->link, cx, env, b->hosted);
+}
+
+static void s_ready(tr_port *p, void *arg)
+{
+    bridge *b = arg;
+    p->cx.port = p;
+    p->cx.actor = b->link.self;
+    p->cx.msg = NULL;
+    p->cx.no_send = 0;
+    for (int i = 0; i < 256; i++) {
+        zmq_msg_t fr;
+        tr_env env;
+        int rc = tr_link_recv(&b->link, &fr, &env);
+        if (rc == 0)
+            return;
+        if (rc == 1)
+            s_frame(&p->cx, b, &env);
+        else
+            TR_BUMP(p->ctr.malformed);
+        zmq_msg_close(&fr);
+    }
+}
+
+static int s_init(troupe_ctx *cx, void *state, void *arg)
+{
+    bridge *b = state;
+    b->ctl = arg;
+    b->port = cx->port;
+    troupe_node *n = cx->port->node;
+    int rc = tr_sock_open(&n->zctx, ZMQ_DEALER, &b->sock);
+    if (rc)
+        return rc;
+    int64_t max = (int64_t)n->limits.max_msg_size * 4 + 256;
+    int linger = 2000, hwm = 100000;
+    zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    rc = tr_sock_connect(b->sock, b->ctl->endpoint);
+    if (rc) {
+        tr_sock_close(&n->zctx, &b->sock);
+        return rc;
+    }
+    tr_link_init(&b->link, b->sock, cx->actor, &n->limits);
+    cx->port->watch_arg = b;
+    cx->port->watch_ready = s_ready;
+    cx->port->watch_sock = b->sock;
+    return 0;
+}
+
+// "$up": what the actor sent to a name unknown here goes to the parent.
+static void s_up(troupe_ctx *cx, bridge *b, const troupe_msg *msg)
+{
+    const char *name, *tag;
+    size_t name_len, tag_len;
+    bool has_body = false;
+    const void *body = NULL;
+    size_t body_len = 0;
+    int rc = troupe_msg_read(msg, "[ssbr]", &name, &name_len, &tag, &tag_len,
+                             &has_body, &body, &body_len);
+    if (rc) {
+        if (msg->kind == TROUPE_MSG_REQUEST)
+            troupe_reply_error(cx, msg, rc);
+        return;
+    }
+    tr_link_forward(&b->link, cx, msg, name, name_len, tag, tag_len,
+                    has_body ? body : NULL, has_body ? body_len : 0);
+}
+
+static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    bridge *b = state;
+    switch (msg->kind) {
+    case TROUPE_MSG_DOWN:
+        if (troupe_addr_eq(msg->from, b->hosted) && !b->ending)
+            s_report_exit(cx, b, msg->code);
+        return 0;
+    case TROUPE_MSG_TIMER:
+        if (getppid() != b->ctl->ppid) // the parent is gone: so are we
+            s_stop_hosted(cx, b);
+        return 0;
+    case TROUPE_MSG_TELL:
+    case TROUPE_MSG_REQUEST:
+        if (troupe_msg_is(msg, "$up")) {
+            s_up(cx, b, msg);
+        } else if (troupe_msg_is(msg, "$go") && !b->hosted.slot) {
+            int rc = 0;
+            unsigned slot = 0, inc = 0;
+            troupe_msg_read(msg, "{s:i s:u s:u}", "rc", &rc, "slot", &slot,
+                            "inc", &inc);
+            if (rc) {
+                s_report_exit(cx, b, rc);
+                return 0;
+            }
+            b->hosted = (troupe_addr){0, slot, inc};
+            troupe_monitor(cx, b->hosted, NULL);
+            int64_t every = b->ctl->hb_ms > 0 ? b->ctl->hb_ms : 500;
+            troupe_timer_start(cx, every, every, "$ppid", NULL);
+            tr_link_control(&b->link, "$hello", "{s:i}", "pid", (int)getpid());
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static void s_fini(void *state, int reason)
+{
+    (void)reason;
+    bridge *b = state;
+    if (!b->sock)
+        return;
+    b->port->watch_sock = NULL;
+    tr_link_fini(&b->link);
+    tr_sock_close(&b->port->node->zctx, &b->sock); // lingers: "$exit" leaves
+}
+
+static int s_serve(const troupe_proc_kind *k, bridge_ctl *ctl)
+{
+    troupe_node_opts o;
+    if (k->opts)
+        o = *k->opts;
+    else {
+        troupe_node_opts_init(&o);
+        o.loops = 1;
+    }
+    troupe_node *n;
+    if (troupe_node_new(&n, &o) != 0)
+        return 1;
+    troupe_client *cl = NULL;
+    troupe_actor_spec bs = troupe_actor_spec_default();
+    bs.handler = s_handler;
+    bs.init = s_init;
+    bs.fini = s_fini;
+    bs.state_size = sizeof(bridge);
+    bs.arg = ctl;
+    bs.placement = TROUPE_ISOLATED;
+    troupe_addr br, hosted = TROUPE_ADDR_NONE;
+    int code = 1;
+    if (troupe_client_new(n, &cl) != 0 ||
+        troupe_node_spawn(n, &bs, troupe_deadline_in(5000), &br) != 0)
+        goto out;
+    n->uplink = br; // before the actor exists: it may send up at once
+    int rc =
+        troupe_node_spawn(n, &k->actor, troupe_deadline_in(60000), &hosted);
+    uint64_t ref;
+    troupe_client_monitor(cl, br, &ref);
+    troupe_client_tell(cl, br, "$go", "{s:i s:u s:u}", "rc", rc, "slot",
+                       rc ? 0u : hosted.slot, "inc",
+                       rc ? 0u : hosted.incarnation);
+    for (;;) { // until the bridge ends
+        troupe_msg *m = NULL;
+        if (troupe_client_recv(cl, troupe_deadline_in(60000), &m) == 0) {
+            bool down = troupe_msg_kind_of(m) == TROUPE_MSG_DOWN &&
+                        troupe_msg_ref(m) == ref;
+            troupe_msg_destroy(&m);
+            if (down)
+                break;
+        }
+    }
+    code = ctl->exit_code;
+out:
+    troupe_client_destroy(&cl);
+    troupe_node_stop(n, troupe_deadline_in(5000));
+    troupe_node_destroy(&n);
+    return code;
+}
+
+TROUPE_API bool troupe_proc_child(const troupe_proc_kind *kinds, size_t nk,
+                                  int *exit_code)
+{
+    const char *ep = getenv(TR_PROC_ENV_ENDPOINT);
+    const char *kind = getenv(TR_PROC_ENV_KIND);
+    const char *ppid = getenv(TR_PROC_ENV_PPID);
+    const char *hb = getenv(TR_PROC_ENV_HB);
+    if (!ep || !kind || !ppid)
+        return false;
+    int code = 2;
+    // If the thread that started us ends (the parent died), so do we; if
+    // it already did, the parent is not who it was.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    bridge_ctl ctl = {.endpoint = strdup(ep),
+                      .ppid = (pid_t)strtol(ppid, NULL, 10),
+                      .hb_ms = hb ? strtoll(hb, NULL, 10) : 0};
+    char *want = strdup(kind);
+    // Our own children are not process actors unless started as such.
+    unsetenv(TR_PROC_ENV_ENDPOINT);
+    unsetenv(TR_PROC_ENV_KIND);
+    unsetenv(TR_PROC_ENV_PPID);
+    unsetenv(TR_PROC_ENV_HB);
+    if (ctl.endpoint && want && getppid() == ctl.ppid) {
+        for (size_t i = 0; kinds && i < nk; i++)
+            if (kinds[i].kind && !strcmp(kinds[i].kind, want)) {
+                code = s_serve(&kinds[i], &ctl);
+                break;
+            }
+    }
+    free((char *)ctl.endpoint);
+    free(want);
+    if (exit_code)
+        *exit_code = code;
+    return true;
+}

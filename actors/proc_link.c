@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+//
+// Process actors: one end of the frame link between a proxy (in the parent)
+// and the child that serves the actor. Both ends are actors owning a zmq
+// DEALER; frames are the wire format of docs/protocol.md. A request that
+// crosses the link is deferred at the sending end (its reply duty waits in
+// a table, keyed by the correlation id the frame carries) and made again
+// as an ordinary request at the receiving end, whose end travels back as
+// an answer frame. So a request across processes still ends exactly once:
+// with the answer, or TROUPE_EDEAD when the end that owes it dies.
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg_internal.h"
+#include "proc_internal.h"
+
+void tr_link_init(tr_link *l, void *sock, tr_actor *self, const tr_limits *lim)
+{
+    memset(l, 0, sizeof *l);
+    l->sock = sock;
+    l->self = self;
+    l->limits = lim;
+    l->last_heard = troupe_now();
+    tr_buf_init(&l->out);
+}
+
+void tr_link_fini(tr_link *l)
+{
+    // The deferred replies still owed belong to the actor: the runtime
+    // answers them TROUPE_EDEAD and frees them when it ends.
+    free(l->calls);
+    tr_buf_fini(&l->out);
+    l->calls = NULL;
+    l->n_calls = l->cap_calls = l->free_head = 0;
+}
+
+static int s_send(tr_link *l, const tr_env *e)
+{
+    l->out.len = 0;
+    int rc = tr_wire_encode(e, &l->out);
+    if (rc)
+        return rc;
+    if (zmq_send(l->sock, l->out.data, l->out.len, ZMQ_DONTWAIT) < 0) {
+        l->refused++;
+        return zmq_errno() == EAGAIN ? TROUPE_EFULL : TROUPE_EDEAD;
+    }
+    l->sent++;
+    return 0;
+}
+
+// A free entry of the call table: its index, or -1.
+static int64_t s_call_slot(tr_link *l)
+{
+    if (!l->free_head) {
+        if (l->n_calls == l->cap_calls) {
+            uint32_t cap = l->cap_calls ? l->cap_calls * 2 : 64;
+            tr_link_call *c = realloc(l->calls, cap * sizeof *c);
+            if (!c)
+                return -1;
+            memset(c + l->cap_calls, 0, (cap - l->cap_calls) * sizeof *c);
+            l->calls = c;
+            l->cap_calls = cap;
+        }
+        return l->n_calls++;
+    }
+    uint32_t i = l->free_head - 1;
+    l->free_head = l->calls[i].next_free;
+    return i;
+}
+
+static void s_call_free(tr_link *l, uint32_t i)
+{
+    l->calls[i].d = NULL;
+    l->calls[i].gen++;
+    l->calls[i].next_free = l->free_head;
+    l->free_head = i + 1;
+}
+
+int tr_link_forward(tr_link *l, troupe_ctx *cx, const troupe_msg *msg,
+                    const char *name, size_t name_len, const char *tag,
+                    size_t tag_len, const void *body, size_t body_len)
+{
+    tr_env e = {0};
+    e.kind = msg->kind;
+    e.to_name = name;
+    e.to_name_len = name_len;
+    e.from = l->self->addr;
+    e.tag = tag;
+    e.tag_len = tag_len;
+    e.body = body;
+    e.body_len = body_len;
+    e.ttl_ms = -1;
+    if (msg->kind != TROUPE_MSG_REQUEST)
+        return s_send(l, &e);
+    if (msg->deadline != TROUPE_FOREVER) {
+        int64_t left = msg->deadline - troupe_now();
+        e.ttl_ms = left > 0 ? left : 0;
+    }
+    int64_t i = s_call_slot(l);
+    troupe_deferred *d;
+    if (i < 0 || troupe_defer(cx, msg, &d) != 0) {
+        if (i >= 0)
+            s_call_free(l, (uint32_t)i);
+        troupe_reply_error(cx, msg, TROUPE_ENOMEM);
+        return TROUPE_ENOMEM;
+    }
+    // corr: the entry's index and generation, so a stale answer misses.
+    e.corr = ((uint64_t)l->calls[i].gen << 32) | (uint64_t)i;
+    l->calls[i].d = d;
+    int rc = s_send(l, &e);
+    if (rc) {
+        s_call_free(l, (uint32_t)i);
+        troupe_deferred_error(cx, &d, rc);
+    }
+    return rc;
+}
+
+int tr_link_control(tr_link *l, const char *tag, const char *fmt, ...)
+{
+    troupe_msg *m = NULL;
+    if (fmt && *fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        int rc = tr_msg_pack(TROUPE_MSG_TELL, tag, l->limits, fmt, &ap, &m);
+        va_end(ap);
+        if (rc)
+            return rc;
+    }
+    tr_env e = {0};
+    e.kind = TROUPE_MSG_TELL;
+    e.to_name = TR_PROC_CTL;
+    e.to_name_len = 1;
+    e.from = l->self->addr;
+    e.ttl_ms = -1;
+    e.tag = tag;
+    e.tag_len = strlen(tag);
+    if (m) {
+        e.body = m->body;
+        e.body_len = m->body_len;
+    }
+    int rc = s_send(l, &e);
+    tr_msg_free(m);
+    return rc;
+}
+
+int tr_link_recv(tr_link *l, zmq_msg_t *frame, tr_env *env)
+{
+    zmq_msg_init(frame);
+    if (zmq_msg_recv(frame, l->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(frame);
+        return 0;
+    }
+    l->last_heard = troupe_now();
+    size_t len = zmq_msg_size(frame);
+    int rc = zmq_msg_more(frame) ? TROUPE_EBADMSG
+             : len > (size_t)l->limits->max_msg_size + 256
+                 ? TROUPE_EMSGSIZE
+                 : tr_wire_decode(zmq_msg_data(frame), len, l->limits, env);
+    while (zmq_msg_more(frame)) { // drop the rest of a multipart message
+        zmq_msg_close(frame);
+        zmq_msg_init(frame);
+        if (zmq_msg_recv(frame, l->sock, ZMQ_DONTWAIT) < 0)
+            break;
+    }
+    return rc ? rc : 1;
+}
+
+void tr_link_answered(tr_link *l, troupe_ctx *cx, const tr_env *env)
+{
+    uint32_t i = (uint32_t)(env->corr & 0xffffffffu);
+    if (i >= l->n_calls || l->calls[i].gen != (uint32_t)(env->corr >> 32) ||
+        !l->calls[i].d)
+        return; // late or stray
+    troupe_deferred *d = l->calls[i].d;
+    s_call_free(l, i);
+    if (env->kind == TROUPE_MSG_ERROR)
+        troupe_deferred_error(cx, &d,
+                              env->code < 0 ? env->code : TROUPE_EBADMSG);
+    else if (env->body_len)
+        troupe_deferred_reply(cx, &d, "r", env->body, env->body_len);
+    else
+        troupe_deferred_reply(cx, &d, NULL);
+}
+
+void tr_link_answer(tr_link *l, uint64_t corr, int status,
+                    const troupe_msg *reply)
+{
+    tr_env e = {0};
+    e.kind = status == 0 ? TROUPE_MSG_REPLY : TROUPE_MSG_ERROR;
+    e.to = l->self->addr; // the far end knows whom by corr
+    e.from = l->self->addr;
+    e.corr = corr;
+    e.ttl_ms = -1;
+    e.code = status;
+    e.tag = "";
+    if (reply) {
+        e.body = reply->body;
+        e.body_len = reply->body_len;
+    }
+    s_send(l, &e);
+}
+
+typedef struct link_call {
+    tr_link *link;
+    uint64_t corr;
+} link_call;
+
+static int s_on_end(troupe_ctx *cx, void *state, int status,
+                    const troupe_msg *reply, void *arg)
+{
+    (void)cx;
+    (void)state;
+    link_call *c = arg;
+    // Cancelled: this end is ending; the far end hears of it on its own
+    // (the link's actor dies with it).
+    if (status != TROUPE_ECANCELED)
+        tr_link_answer(c->link, c->corr, status, reply);
+    free(c);
+    return 0;
+}
+
+void tr_link_deliver(tr_link *l, troupe_ctx *cx, const tr_env *env,
+                     troupe_addr to)
+{
+    tr_port *p = cx->port;
+    troupe_msg *m =
+        tr_msg_new(env->kind, env->tag, env->tag_len, env->body, env->body_len);
+    if (env->kind == TROUPE_MSG_TELL) {
+        if (!m)
+            return;
+        m->to = to;
+        m->from = l->self->addr;
+        tr_route(p->node, p, m);
+        return;
+    }
+    int rc = m ? 0 : TROUPE_ENOMEM;
+    link_call *c = NULL;
+    if (rc == 0) {
+        c = malloc(sizeof *c);
+        rc = c ? 0 : TROUPE_ENOMEM;
+    }
+    if (rc == 0) {
+        *c = (link_call){l, env->corr};
+        int64_t deadline = env->ttl_ms < 0 ? tr_default_deadline(p->node, NULL)
+                                           : troupe_now() + env->ttl_ms;
+        rc = tr_request_msg(cx, to, m, deadline, s_on_end, c, NULL);
+        m = NULL;
+    }
+    if (rc) {
+        tr_msg_free(m);
+        free(c);
+        tr_link_answer(l, env->corr, rc, NULL);
+    }
+}

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+//
+// Process actors, the parent's side: the proxy. A spawn with placement
+// TROUPE_PROCESS makes an isolated actor (this one) that starts the child
+// process in its init, waits for its hello, and then forwards what it is
+// sent to the child over an ipc:// DEALER in the node's runtime directory.
+// It watches the child through its pidfd (an fd watch on its loop), pings
+// it every heartbeat, and ends with the reason the child ended with, so a
+// supervisor restarts it like any other child: a restart is the proxy's
+// restart in place, whose init starts a fresh child, while the messages
+// queued for it wait in its mailbox. Its fini stops the child: "$stop",
+// then SIGTERM, then SIGKILL.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg_internal.h"
+#include "proc_internal.h"
+#include "zsock.h"
+
+// What a proxy keeps across its restarts (its spawn's arg).
+typedef struct proc_conf {
+    troupe_proc_spec *spec; // deep copy
+} proc_conf;
+
+// One run's state (zeroed on each restart).
+typedef struct proc_state {
+    proc_conf *conf;
+    tr_port *port;
+    tr_link link;
+    void *sock;         // DEALER bound to endpoint
+    char endpoint[256]; // ipc://<runtime dir>/<slot>.<incarnation>.<run>
+    tr_child child;     // the process
+    int reported;       // the child said why it ends ("$exit")
+    int report;         // ...and that was its reason
+    uint64_t hb_timer;  // heartbeat timer id
+    troupe_addr self;   // the proxy
+} proc_state;
+
+static _Atomic uint64_t s_runs; // makes each run's endpoint unique
+
+void troupe_proc_spec_init(troupe_proc_spec *p)
+{
+    if (!p)
+        return;
+    memset(p, 0, sizeof *p);
+    p->heartbeat_ms = 200;
+    p->start_timeout_ms = 5000;
+    p->shutdown_ms = 5000;
+}
+
+void tr_proc_spec_free(troupe_proc_spec *p)
+{
+    if (!p)
+        return;
+    free((char *)p->kind);
+    free((char *)p->program);
+    if (p->argv) {
+        for (size_t i = 0; p->argv[i]; i++)
+            free((char *)p->argv[i]);
+        free((void *)p->argv);
+    }
+    free(p);
+}
+
+troupe_proc_spec *tr_proc_spec_dup(const troupe_proc_spec *p)
+{
+    if (!p || !p->kind || !*p->kind)
+        return NULL;
+    troupe_proc_spec *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *p;
+    c->kind = strdup(p->kind);
+    c->program = p->program ? strdup(p->program) : NULL;
+    c->argv = NULL;
+    int failed = !c->kind || (p->program && !c->program);
+    if (p->argv && !failed) {
+        size_t n = 0;
+        while (p->argv[n])
+            n++;
+        const char **v = calloc(n + 1, sizeof *v);
+        failed = !v;
+        for (size_t i = 0; v && i < n; i++) {
+            v[i] = strdup(p->argv[i]);
+            failed |= !v[i];
+        }
+        c->argv = v;
+    }
+    if (failed) {
+        tr_proc_spec_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void s_conf_free(void *arg)
+{
+    proc_conf *c = arg;
+    if (c) {
+        tr_proc_spec_free(c->spec);
+        free(c);
+    }
+}
+
+// ---- the child's end ----
+
+// Close the socket and forget the endpoint.
+static void s_close_sock(proc_state *st)
+{
+    if (!st->sock)
+        return;
+    if (st->port && st->port->watch_sock == st->sock)
+        st->port->watch_sock = NULL;
+    tr_sock_unbind(st->sock, st->endpoint);
+    tr_sock_close(&st->port->node->zctx, &st->sock);
+}
+
+// The child is gone or going: its reason, preferring what it reported.
+static int s_child_reason(proc_state *st, int status_reason)
+{
+    if (st->reported)
+        return st->report;
+    return status_reason;
+}
+
+// Read frames; the caller decides about those that are not answers.
+static void s_drain(troupe_ctx *cx, proc_state *st, int max);
+
+// Wait for the child to end (bounded), killing it at the end; returns the
+// reason from its exit status.
+static int s_reap_bounded(troupe_ctx *cx, proc_state *st, int64_t ms)
+{
+    int reason = TROUPE_EDEAD;
+    if (tr_child_reap(&st->child, ms, &reason) == 1)
+        return reason;
+    tr_child_signal(&st->child, SIGKILL);
+    if (tr_child_reap(&st->child, -1, &reason) != 1)
+        reason = TROUPE_ESYS;
+    (void)cx;
+    return reason;
+}
+
+static void s_forget_child(proc_state *st)
+{
+    if (st->child.pid)
+        tr_proc_pid_set(st->port->node, st->self, 0);
+    tr_child_close(&st->child);
+}
+
+// Handle one frame from the child after the hello.
+static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
+{
+    troupe_node *n = st->port->node;
+    if (env->kind == TROUPE_MSG_REPLY || env->kind == TROUPE_MSG_ERROR) {
+        tr_link_answered(&st->link, cx, env);
+        return;
+    }
+    if (env->kind != TROUPE_MSG_TELL && env->kind != TROUPE_MSG_REQUEST) {
+        TR_BUMP(st->port->ctr.malformed);
+        return;
+    }
+    if (tr_link_is_control(env)) {
+        if (env->tag_len == 5 && !memcmp(env->tag, "$exit", 5)) {
+            int code = 0;
+            troupe_msg *m =
+                tr_msg_new(TROUPE_MSG_TELL, "", 0, env->body, env->body_len);
+            if (m && troupe_msg_read(m, "{s:i}", "reason", &code) == 0) {
+                st->reported = 1;
+                st->report = code;
+            }
+            tr_msg_free(m);
+        }
+        return; // "$pong" and the rest: being heard is what counts
+    }
+    // Sent by the child to a name (or address) here.
+    troupe_addr to = env->to;
+    int rc = 0;
+    if (env->to_name_len) {
+        char name[256];
+        size_t k =
+            env->to_name_len < sizeof name ? env->to_name_len : sizeof name - 1;
+        memcpy(name, env->to_name, k);
+        name[k] = '\0';
+        rc = troupe_whereis(n, name, &to);
+    }
+    if (rc) {
+        tr_offer_failed(st->port, "", to, rc);
+        if (env->kind == TROUPE_MSG_REQUEST)
+            tr_link_answer(&st->link, env->corr, rc, NULL);
+        return;
+    }
+    tr_link_deliver(&st->link, cx, env, to);
+}
+
+static void s_drain(troupe_ctx *cx, proc_state *st, int max)
+{
+    for (int i = 0; i < max && st->sock; i++) {
+        zmq_msg_t fr;
+        tr_env env;
+        int rc = tr_link_recv(&st->link, &fr, &env);
+        if (rc == 0)
+            return;
+        if (rc == 1)
+            s_frame(cx, st, &env);
+        else
+            TR_BUMP(st->port->ctr.malformed);
+        zmq_msg_close(&fr);
+    }
+}
+
+// The port's loop calls this when the socket is readable.
+static void s_ready(tr_port *p, void *arg)
+{
+    proc_state *st = arg;
+    p->cx.port = p;
+    p->cx.actor = st->link.self;
+    p->cx.msg = NULL;
+    p->cx.no_send = 0;
+    s_drain(&p->cx, st, 256);
+}
+
+// Start the child and wait for its hello. 0, or the reason it failed.
+static int s_start_child(troupe_ctx *cx, proc_state *st)
+{
+    troupe_node *n = cx->port->node;
+    const troupe_proc_spec *ps = st->conf->spec;
+    char dir[200];
+    int rc = tr_proc_rundir(n, dir, sizeof dir);
+    if (rc)
+        return rc;
+    troupe_addr self = cx->actor->addr;
+    snprintf(st->endpoint, sizeof st->endpoint, "ipc://%s/%u.%u.%llu", dir,
+             self.slot, self.incarnation,
+             (unsigned long long)(atomic_fetch_add(&s_runs, 1) + 1));
+    rc = tr_sock_open(&n->zctx, ZMQ_DEALER, &st->sock);
+    if (rc)
+        return rc;
+    int64_t max = (int64_t)n->limits.max_msg_size * 4 + 256;
+    int linger = 0, hwm = 100000;
+    zmq_setsockopt(st->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    zmq_setsockopt(st->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(st->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(st->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    rc = tr_sock_bind(st->sock, st->endpoint);
+    if (rc) {
+        tr_sock_close(&n->zctx, &st->sock);
+        return rc;
+    }
+    tr_link_init(&st->link, st->sock, cx->actor, &n->limits);
+    char e_ep[300], e_kind[300], e_ppid[64], e_hb[64];
+    snprintf(e_ep, sizeof e_ep, "%s=%s", TR_PROC_ENV_ENDPOINT, st->endpoint);
+    snprintf(e_kind, sizeof e_kind, "%s=%s", TR_PROC_ENV_KIND, ps->kind);
+    snprintf(e_ppid, sizeof e_ppid, "%s=%ld", TR_PROC_ENV_PPID, (long)getpid());
+    snprintf(e_hb, sizeof e_hb, "%s=%lld", TR_PROC_ENV_HB,
+             (long long)ps->heartbeat_ms);
+    const char *env[] = {e_ep, e_kind, e_ppid, e_hb, NULL};
+    rc = tr_child_spawn(ps->program, ps->argv, env, &st->child);
+    if (rc) {
+        tr_logf(&n->log, TROUPE_LOG_ERROR, "process actor %s: spawn of %s: %s",
+                ps->kind, ps->program ? ps->program : "/proc/self/exe",
+                troupe_errname(rc));
+        return rc;
+    }
+    tr_proc_pid_set(n, self, st->child.pid);
+    // The hello, the child's end, or the start timeout: whichever first.
+    int64_t until = ps->start_timeout_ms > 0
+                        ? troupe_now() + ps->start_timeout_ms
+                        : TROUPE_FOREVER;
+    for (;;) {
+        zmq_msg_t fr;
+        tr_env env_in;
+        int got;
+        while ((got = tr_link_recv(&st->link, &fr, &env_in)) != 0) {
+            int hello = got == 1 && tr_link_is_control(&env_in) &&
+                        env_in.tag_len == 6 && !memcmp(env_in.tag, "$hello", 6);
+            if (got == 1 && !hello)
+                s_frame(cx, st, &env_in); // "$exit" before a hello
+            zmq_msg_close(&fr);
+            if (hello)
+                return 0;
+        }
+        int reason;
+        if (tr_child_reap(&st->child, 0, &reason) == 1) {
+            s_drain(cx, st, 16); // a "$exit" may still be on its way
+            return s_child_reason(st, reason);
+        }
+        int64_t now = troupe_now();
+        if (until != TROUPE_FOREVER && now >= until) {
+            tr_logf(&n->log, TROUPE_LOG_WARN,
+                    "process actor %s (pid %ld): no hello within %lld ms: "
+                    "killed",
+                    ps->kind, (long)st->child.pid,
+                    (long long)ps->start_timeout_ms);
+            s_reap_bounded(cx, st, 0);
+            return TROUPE_ETIMEDOUT;
+        }
+        long wait = until == TROUPE_FOREVER ? 100 : (long)(until - now);
+        zmq_pollitem_t it[2] = {
+            {.socket = st->sock, .events = ZMQ_POLLIN},
+            {.socket = NULL, .fd = st->child.pidfd, .events = ZMQ_POLLIN}};
+        zmq_poll(it, 2, wait > 100 ? 100 : wait);
+    }
+}
+
+static int s_init(troupe_ctx *cx, void *state, void *arg)
+{
+    proc_state *st = state;
+    st->conf = arg;
+    st->port = cx->port;
+    st->self = cx->actor->addr;
+    st->child = (tr_child){.pid = 0, .pidfd = -1};
+    int rc = s_start_child(cx, st);
+    if (rc == 0) {
+        cx->port->watch_arg = st;
+        cx->port->watch_ready = s_ready;
+        cx->port->watch_sock = st->sock;
+        rc = troupe_io_watch(cx, st->child.pidfd, TROUPE_IO_READ, "$pidfd",
+                             NULL);
+    }
+    int64_t hb = st->conf->spec->heartbeat_ms;
+    if (rc == 0 && hb > 0)
+        rc = troupe_timer_start(cx, hb, hb, "$hb", &st->hb_timer);
+    if (rc) {
+        if (st->child.pidfd >= 0)
+            s_reap_bounded(cx, st, 0);
+        s_forget_child(st);
+        s_close_sock(st);
+        tr_link_fini(&st->link);
+        return rc < 0 ? rc : TROUPE_ESYS;
+    }
+    return 0;
+}
+
+// The child ended (its pidfd is readable): end with its reason.
+static int s_child_gone(troupe_ctx *cx, proc_state *st)
+{
+    int reason = TROUPE_EDEAD;
+    tr_child_reap(&st->child, 1000, &reason);
+    if (!st->reported &&
+        troupe_proc_status_of(reason) == TR_PROC_STATUS_REPORTED) {
+        // It reported a reason just before exiting: it may still be in
+        // flight between the sockets.
+        int64_t until = troupe_now() + 100;
+        while (!st->reported && troupe_now() < until) {
+            zmq_pollitem_t it = {.socket = st->sock, .events = ZMQ_POLLIN};
+            zmq_poll(&it, 1, 10);
+            s_drain(cx, st, 64);
+        }
+    } else {
+        s_drain(cx, st, 64);
+    }
+    reason = s_child_reason(st, reason);
+    troupe_node *n = cx->port->node;
+    tr_logf(&n->log, reason ? TROUPE_LOG_INFO : TROUPE_LOG_DEBUG,
+            "process actor %s (pid %ld) ended: %s", st->conf->spec->kind,
+            (long)st->child.pid, troupe_errname(reason));
+    s_forget_child(st);
+    return troupe_exit(cx, reason);
+}
+
+static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    proc_state *st = state;
+    switch (msg->kind) {
+    case TROUPE_MSG_IO:
+        return st->child.reaped ? 0 : s_child_gone(cx, st);
+    case TROUPE_MSG_TIMER:
+        if (msg->ref == st->hb_timer && !st->child.reaped) {
+            int64_t hb = st->conf->spec->heartbeat_ms;
+            s_drain(cx, st, 256); // a busy loop may not have looked yet
+            if (troupe_now() - st->link.last_heard > 2 * hb) {
+                tr_logf(&cx->port->node->log, TROUPE_LOG_WARN,
+                        "process actor %s (pid %ld): silent for %lld ms "
+                        "(heartbeat %lld ms): killed",
+                        st->conf->spec->kind, (long)st->child.pid,
+                        (long long)(troupe_now() - st->link.last_heard),
+                        (long long)hb);
+                s_reap_bounded(cx, st, 0);
+                s_forget_child(st);
+                return troupe_exit(cx, TROUPE_ETIMEDOUT);
+            }
+            tr_link_control(&st->link, "$ping", NULL);
+        }
+        return 0;
+    case TROUPE_MSG_TELL:
+    case TROUPE_MSG_REQUEST:
+        tr_link_forward(&st->link, cx, msg, TR_PROC_SERVED, 1,
+                        troupe_msg_tag(msg), msg->tag_len, msg->body,
+                        msg->body_len);
+        return 0;
+    default:
+        return 0; // down, exit: not the child's business
+    }
+}
+
+static void s_fini(void *state, int reason)
+{
+    proc_state *st = state;
+    tr_port *p = st->port;
+    if (st->child.pidfd >= 0 && !st->child.reaped) {
+        int64_t ms = st->conf->spec->shutdown_ms;
+        int r;
+        if (reason == TROUPE_EKILLED || ms <= 0 || atomic_load(&p->abandoned)) {
+            tr_child_signal(&st->child, SIGKILL);
+        } else {
+            tr_link_control(&st->link, "$stop", NULL);
+            int64_t t0 = troupe_now(), half = ms / 2 > 0 ? ms / 2 : 1;
+            int term = 0;
+            while (tr_child_reap(&st->child, 10, &r) == 0) {
+                int64_t t = troupe_now() - t0;
+                if (atomic_load(&p->abandoned) || t >= ms) {
+                    tr_child_signal(&st->child, SIGKILL);
+                    break;
+                }
+                if (!term && t >= half) {
+                    tr_child_signal(&st->child, SIGTERM);
+                    term = 1;
+                }
+            }
+        }
+        tr_child_reap(&st->child, -1, &r);
+    }
+    s_forget_child(st);
+    s_close_sock(st);
+    tr_link_fini(&st->link);
+}
+
+int tr_proc_proxy_spec(const troupe_actor_spec *spec, troupe_actor_spec *out,
+                       void (**arg_free)(void *))
+{
+    if (!spec->process || !spec->process->kind || !*spec->process->kind)
+        return TROUPE_EINVAL;
+    proc_conf *c = calloc(1, sizeof *c);
+    if (!c)
+        return TROUPE_ENOMEM;
+    c->spec = tr_proc_spec_dup(spec->process);
+    if (!c->spec) {
+        free(c);
+        return TROUPE_ENOMEM;
+    }
+    *out = *spec;
+    out->handler = s_handler;
+    out->init = s_init;
+    out->fini = s_fini;
+    out->state = NULL;
+    out->state_size = sizeof(proc_state);
+    out->arg = c;
+    out->placement = TROUPE_ISOLATED;
+    out->trap_exit = spec->trap_exit;
+    out->process = NULL;
+    *arg_free = s_conf_free;
+    return 0;
+}
