@@ -434,11 +434,11 @@ void tr_timer_fire(tr_port *p, tr_timer *t)
         tr_logf(&p->node->log, TROUPE_LOG_ERROR, "out of memory: timer lost");
     }
     if (u->period > 0) {
-        u->t.when += u->period;
-        int64_t now = troupe_now();
-        if (u->t.when < now) // fell behind: skip, do not burst
-            u->t.when = now + u->period;
-        if (tr_timers_add(&p->timers, &u->t) == 0)
+        int64_t due = tr_timers_after(u->t.due, u->period);
+        int64_t now = tr_now_ns();
+        if (due < now) // fell behind: skip, do not burst
+            due = tr_timers_after(now, u->period);
+        if (tr_timers_add_ns(&p->timers, &u->t, due) == 0)
             return;
     }
     tr_utimer **pp = &a->timers;

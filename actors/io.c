@@ -2,10 +2,11 @@
 //
 // I/O watches, actors layer (troupe/io.h, io_internal.h). A port with armed
 // watches sleeps in zmq_poll over its inbox, its foreign eventfd, its
-// watched socket (the gateway's) and the armed fds, instead of in a
-// blocking zmq_recv. A ready fd is disarmed and becomes one TROUPE_MSG_IO
-// message; it is armed again when that message was handled, so an actor
-// never has more than one notification per watch in its mailbox.
+// watched socket (the gateway's), its timers' timerfd when a timer is due
+// soon (timers.h) and the armed fds, instead of in a blocking zmq_recv. A
+// ready fd is disarmed and becomes one TROUPE_MSG_IO message; it is armed
+// again when that message was handled, so an actor never has more than one
+// notification per watch in its mailbox.
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -52,7 +53,7 @@ TROUPE_API int troupe_io_watch(troupe_ctx *cx, int fd, unsigned events,
         if (!w)
             return TROUPE_ENOMEM;
         s->w = w;
-        void *items = realloc(s->items, (cap + 3) * sizeof(zmq_pollitem_t));
+        void *items = realloc(s->items, (cap + 4) * sizeof(zmq_pollitem_t));
         if (!items)
             return TROUPE_ENOMEM;
         s->items = items;
@@ -111,7 +112,7 @@ static void s_fire(tr_port *p, tr_io_watch *w, short revents)
 int tr_io_wait(tr_port *p, long timeout)
 {
     tr_io_set *s = &p->io;
-    zmq_pollitem_t fixed[3], *it = s->items ? s->items : fixed;
+    zmq_pollitem_t fixed[4], *it = s->items ? s->items : fixed;
     size_t k = 0;
     it[k++] = (zmq_pollitem_t){.socket = p->inbox, .events = ZMQ_POLLIN};
     it[k++] =
@@ -119,6 +120,13 @@ int tr_io_wait(tr_port *p, long timeout)
     if (p->watch_sock)
         it[k++] =
             (zmq_pollitem_t){.socket = p->watch_sock, .events = ZMQ_POLLIN};
+    // A timer due within a millisecond: its timerfd ends the wait just
+    // before it is due (the turns that follow fire it; nothing to read).
+    int tfd = tr_timers_wait_fd(&p->timers);
+    size_t tfd_at = k;
+    if (tfd >= 0)
+        it[k++] =
+            (zmq_pollitem_t){.socket = NULL, .fd = tfd, .events = ZMQ_POLLIN};
     size_t first_fd = k;
     tr_io_watch *polled[s->n ? s->n : 1];
     for (size_t i = 0; i < s->n; i++)
@@ -138,6 +146,8 @@ int tr_io_wait(tr_port *p, long timeout)
                 ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0);
     if (p->watch_sock && (it[2].revents & ZMQ_POLLIN))
         ready |= TR_READY_WATCH;
+    if (tfd >= 0 && (it[tfd_at].revents & ZMQ_POLLIN))
+        tr_timers_woke(&p->timers);
     for (size_t j = first_fd; j < k; j++)
         if (it[j].revents)
             s_fire(p, polled[j - first_fd], it[j].revents);

@@ -28,12 +28,13 @@ typedef struct tr_io_set {
     tr_io_watch **w; // watches, unordered
     size_t n, cap;   // used, allocated
     size_t armed;    // how many are polled now
-    void *items;     // zmq_pollitem_t[cap + 3], for tr_io_wait
+    void *items;     // zmq_pollitem_t[cap + 4], for tr_io_wait
 } tr_io_set;
 
 // Wait like tr_port_wait (inbox, foreign eventfd, watched socket) and also
-// on the armed fds, at most timeout ms; ready fds become messages for their
-// actors. Returns the TR_READY_* bits or TROUPE_ESYS.
+// on the timers' fd when tr_timers_wait_fd() says so and on the armed fds,
+// at most timeout ms; ready fds become messages for their actors. Returns
+// the TR_READY_* bits or TROUPE_ESYS.
 int tr_io_wait(tr_port *p, long timeout);
 // The IO message m was handled (or dropped): poll its fd again. Returns 1
 // if its watch still exists (the message is to be handled), else 0.

@@ -556,8 +556,8 @@ long tr_port_turn(tr_port *p)
         tr_accept(p, m);
     }
     tr_timer *t = tr_timers_peek(&p->timers);
-    int64_t now = t ? troupe_now() : 0; // no clock read without timers
-    while ((t = tr_timers_peek(&p->timers)) && t->when <= now) {
+    int64_t now = t ? tr_now_ns() : 0; // no clock read without timers
+    while ((t = tr_timers_peek(&p->timers)) && t->due <= now) {
         tr_timers_remove(&p->timers, t);
         tr_timer_fire(p, t);
     }
@@ -575,13 +575,12 @@ long tr_port_turn(tr_port *p)
         if (a == end)
             break;
     }
-    if (p->rq_head || p->local_head)
+    if (p->rq_head || p->local_head) {
+        p->timers.fd_wait = 0;
         return 0;
-    t = tr_timers_peek(&p->timers);
-    if (!t)
-        return -1;
-    int64_t wait = t->when - troupe_now();
-    return wait < 0 ? 0 : (long)(wait > 3600000 ? 3600000 : wait);
+    }
+    // -1 with tr_timers_wait_fd() >= 0: until that fd says a timer is due.
+    return tr_timers_timeout(&p->timers);
 }
 
 // A busy loop looks at its inbox every TR_INBOX_EVERY messages or every
@@ -611,7 +610,10 @@ static void *s_port_main(void *arg)
     // threads outside the node wake it with an empty frame. While actors
     // are ready it does not look at all, except after every TR_INBOX_EVERY
     // messages, so that a busy loop still hears others. A port with a
-    // watched socket (the gateway) waits in zmq_poll instead.
+    // watched socket (the gateway) or armed fd watches waits in zmq_poll
+    // instead, and so does any port for the last millisecond before a timer
+    // is due: then it polls a timerfd too, so that the timer fires on time
+    // (timers.h), not at the next whole millisecond.
     while (!p->quit) {
         long timeout = tr_port_turn(p);
         if (atomic_load_explicit(&p->abandoned, memory_order_relaxed)) {
@@ -629,7 +631,8 @@ static void *s_port_main(void *arg)
         }
         p->since_inbox = 0;
         p->inbox_ticks = tr_ticks();
-        if (!p->watch_sock && !p->io.armed) {
+        if (!p->watch_sock && !p->io.armed &&
+            tr_timers_wait_fd(&p->timers) < 0) {
             if (p->rcvtimeo != timeout) {
                 int t = timeout > INT32_MAX ? INT32_MAX : (int)timeout;
                 zmq_setsockopt(p->inbox, ZMQ_RCVTIMEO, &t, sizeof t);

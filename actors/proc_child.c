@@ -5,11 +5,11 @@
 // starts a node with the actor of the requested kind, and a bridge: an
 // isolated actor with a DEALER connected to the proxy's ipc endpoint. The
 // bridge says hello once the actor's init succeeded (or reports why it
-// failed), answers the parent's pings from its own thread (so a busy actor
-// still counts as alive, a stopped process does not), hands the parent's
-// tells and requests to the actor, and sends up what the actor sends to
-// names this node does not know ("$up" messages, see send.c). When the
-// actor ends, the bridge reports its reason ("$exit") and the process
+// failed), tells the parent it lives every half heartbeat from its own
+// thread (so a busy actor still counts as alive, a stopped process does not),
+// hands the parent's tells and requests to the actor, and sends up what the
+// actor sends to names this node does not know ("$up" messages, see send.c).
+// When the actor ends, the bridge reports its reason ("$exit") and the process
 // exits: the parent's proxy ends with that reason.
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include "msg_internal.h"
 #include "proc_internal.h"
 #include "troupe/client.h"
+#include "watchdog.h"
 #include "zsock.h"
 
 // Shared by troupe_proc_child (main thread) and the bridge.
@@ -28,6 +29,7 @@ typedef struct bridge_ctl {
     const char *endpoint;
     pid_t ppid;
     int64_t hb_ms;
+    int budgeted;  // the actor's spec has a budget_ms of its own
     int exit_code; // written by the bridge before it ends
 } bridge_ctl;
 
@@ -38,12 +40,18 @@ typedef struct bridge {
     tr_link link;
     troupe_addr hosted; // the served actor; slot 0 until "$go"
     int ending;
+    // Backpressure: a tell for the actor whose mailbox was full, kept
+    // while the bridge stops reading the link (and tried again each ms).
+    int holding;
+    zmq_msg_t held;
+    tr_env held_env;
 } bridge;
 
 static void s_report_exit(troupe_ctx *cx, bridge *b, int reason)
 {
     tr_link_control(&b->link, "$exit", "{s:i}", "reason", reason);
-    b->ctl->exit_code = reason == 0 ? 0 : TR_PROC_STATUS_REPORTED;
+    b->ctl->exit_code =
+        reason == 0 || reason == TROUPE_ESHUTDOWN ? 0 : TR_PROC_STATUS_REPORTED;
     b->ending = 1;
     troupe_exit(cx, 0);
 }
@@ -56,29 +64,82 @@ static void s_stop_hosted(troupe_ctx *cx, bridge *b)
         s_report_exit(cx, b, TROUPE_ESHUTDOWN);
 }
 
-static void s_frame(troupe_ctx *cx, bridge *b, const tr_env *env)
+static int s_frame(troupe_ctx *cx, bridge *b, const tr_env *env)
 {
     if (env->kind == TROUPE_MSG_REPLY || env->kind == TROUPE_MSG_ERROR) {
         tr_link_answered(&b->link, cx, env);
-        return;
+        return 0;
     }
     if (env->kind != TROUPE_MSG_TELL && env->kind != TROUPE_MSG_REQUEST) {
         TR_BUMP(b->port->ctr.malformed);
-        return;
+        return 0;
     }
     if (tr_link_is_control(env)) {
-        if (env->tag_len == 5 && !memcmp(env->tag, "$ping", 5))
-            tr_link_control(&b->link, "$pong", NULL);
-        else if (env->tag_len == 5 && !memcmp(env->tag, "$stop", 5))
+        if (env->tag_len == 5 && !memcmp(env->tag, "$stop", 5))
             s_stop_hosted(cx, b);
-        return;
+        return 0;
     }
     if (!b->hosted.slot) {
         if (env->kind == TROUPE_MSG_REQUEST)
             tr_link_answer(&b->link, env->corr, TROUPE_EDEAD, NULL);
+        return 0;
+    }
+    return tr_link_deliver(&b->link, cx, env, b->hosted, true);
+}
+
+// Read frames until none is left or one must wait (the actor's mailbox is
+// full): that one is held, the link is not read (zmq's pipe fills, and the
+// parent's proxy waits), and a timer tries again.
+static void s_read(troupe_ctx *cx, bridge *b, int max)
+{
+    for (int i = 0; i < max && !b->holding; i++) {
+        zmq_msg_t fr;
+        tr_env env;
+        int rc = tr_link_recv(&b->link, &fr, &env);
+        if (rc == 0)
+            return;
+        if (rc == 1 && s_frame(cx, b, &env) == TROUPE_EAGAIN) {
+            b->held = fr; // env borrows from it
+            b->held_env = env;
+            b->holding = 1;
+            b->port->watch_sock = NULL;
+            troupe_timer_start(cx, 1, 0, "$retry", NULL);
+            return;
+        }
+        if (rc != 1)
+            TR_BUMP(b->port->ctr.malformed);
+        zmq_msg_close(&fr);
+    }
+}
+
+// Try the held tell again; once it went, read the link again.
+static void s_retry(troupe_ctx *cx, bridge *b)
+{
+    if (!b->holding)
+        return;
+    if (s_frame(cx, b, &b->held_env) == TROUPE_EAGAIN) {
+        troupe_timer_start(cx, 1, 0, "$retry", NULL);
         return;
     }
-    tr_link_deliver(&b->link, cx, env, b->hosted);
+    zmq_msg_close(&b->held);
+    b->holding = 0;
+    b->port->watch_sock = b->sock;
+    s_read(cx, b, 256);
+}
+
+// Every half heartbeat, from this thread whatever the actor does: tell the
+// parent we live (unless the actor is stuck in a handler past its own
+// budget: then silence, and the parent replaces the process), and check
+// that the parent still does.
+static void s_tick(troupe_ctx *cx, bridge *b)
+{
+    if (getppid() != b->ctl->ppid) { // the parent is gone: so are we
+        s_stop_hosted(cx, b);
+        return;
+    }
+    if (!(b->ctl->budgeted && b->hosted.slot &&
+          tr_overrun_now(b->port->node, b->hosted)))
+        tr_link_control(&b->link, "$alive", NULL);
 }
 
 static void s_ready(tr_port *p, void *arg)
@@ -88,18 +149,7 @@ static void s_ready(tr_port *p, void *arg)
     p->cx.actor = b->link.self;
     p->cx.msg = NULL;
     p->cx.no_send = 0;
-    for (int i = 0; i < 256; i++) {
-        zmq_msg_t fr;
-        tr_env env;
-        int rc = tr_link_recv(&b->link, &fr, &env);
-        if (rc == 0)
-            return;
-        if (rc == 1)
-            s_frame(&p->cx, b, &env);
-        else
-            TR_BUMP(p->ctr.malformed);
-        zmq_msg_close(&fr);
-    }
+    s_read(&p->cx, b, 256);
 }
 
 static int s_init(troupe_ctx *cx, void *state, void *arg)
@@ -157,8 +207,10 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
             s_report_exit(cx, b, msg->code);
         return 0;
     case TROUPE_MSG_TIMER:
-        if (getppid() != b->ctl->ppid) // the parent is gone: so are we
-            s_stop_hosted(cx, b);
+        if (troupe_msg_is(msg, "$retry"))
+            s_retry(cx, b);
+        else
+            s_tick(cx, b);
         return 0;
     case TROUPE_MSG_TELL:
     case TROUPE_MSG_REQUEST:
@@ -175,8 +227,8 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
             }
             b->hosted = (troupe_addr){0, slot, inc};
             troupe_monitor(cx, b->hosted, NULL);
-            int64_t every = b->ctl->hb_ms > 0 ? b->ctl->hb_ms : 500;
-            troupe_timer_start(cx, every, every, "$ppid", NULL);
+            int64_t every = b->ctl->hb_ms > 1 ? b->ctl->hb_ms / 2 : 500;
+            troupe_timer_start(cx, every, every, "$tick", NULL);
             tr_link_control(&b->link, "$hello", "{s:i}", "pid", (int)getpid());
         }
         return 0;
@@ -192,6 +244,9 @@ static void s_fini(void *state, int reason)
     if (!b->sock)
         return;
     b->port->watch_sock = NULL;
+    if (b->holding) // the actor is gone: so is what it did not take
+        zmq_msg_close(&b->held);
+    b->holding = 0;
     tr_link_fini(&b->link);
     tr_sock_close(&b->port->node->zctx, &b->sock); // lingers: "$exit" leaves
 }
@@ -272,6 +327,7 @@ TROUPE_API bool troupe_proc_child(const troupe_proc_kind *kinds, size_t nk,
     if (ctl.endpoint && want && getppid() == ctl.ppid) {
         for (size_t i = 0; kinds && i < nk; i++)
             if (kinds[i].kind && !strcmp(kinds[i].kind, want)) {
+                ctl.budgeted = kinds[i].actor.budget_ms > 0;
                 code = s_serve(&kinds[i], &ctl);
                 break;
             }

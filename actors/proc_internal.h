@@ -86,6 +86,15 @@ typedef struct tr_link {
     uint32_t n_calls, cap_calls, free_head;
     int64_t last_heard;     // troupe_now() at the last frame received
     uint64_t sent, refused; // frames out, frames zmq refused (full)
+    // Asked when zmq refuses a frame: is the far end gone (then the
+    // refusal is TROUPE_EDEAD, not TROUPE_EFULL)? NULL: never.
+    int (*peer_gone)(void *arg);
+    // Asked when zmq refuses a frame because the far end is behind: wait
+    // until the socket may take it (0: try again) or give up (a code).
+    // NULL: refuse at once. It may read frames (not send any).
+    int (*wait_writable)(void *arg);
+    void *peer_arg;
+    int waiting; // inside wait_writable
 } tr_link;
 
 void tr_link_init(tr_link *l, void *sock, tr_actor *self, const tr_limits *lim);
@@ -115,8 +124,11 @@ void tr_link_answered(tr_link *l, troupe_ctx *cx, const tr_env *env);
 
 // Deliver a tell or request that came over the link to `to` here, as the
 // link's actor. A request's end goes back over the link as an answer.
-void tr_link_deliver(tr_link *l, troupe_ctx *cx, const tr_env *env,
-                     troupe_addr to);
+// With hold set, a tell for a full mailbox is not refused: the call
+// returns TROUPE_EAGAIN and the caller keeps the frame and tries again
+// later (backpressure: it stops reading the link meanwhile). Else 0.
+int tr_link_deliver(tr_link *l, troupe_ctx *cx, const tr_env *env,
+                    troupe_addr to, bool hold);
 
 // Answer over the link a request that came over it.
 void tr_link_answer(tr_link *l, uint64_t corr, int status,

@@ -14,6 +14,7 @@
 
 #include "msg_internal.h"
 #include "proc_internal.h"
+#include "slots.h"
 
 void tr_link_init(tr_link *l, void *sock, tr_actor *self, const tr_limits *lim)
 {
@@ -35,18 +36,47 @@ void tr_link_fini(tr_link *l)
     l->n_calls = l->cap_calls = l->free_head = 0;
 }
 
+// Send what is in l->out. On a full pipe, wait_writable (if any) decides;
+// the frame is copied first, since what runs meanwhile may encode others.
+static int s_send_out(tr_link *l)
+{
+    if (zmq_send(l->sock, l->out.data, l->out.len, ZMQ_DONTWAIT) >= 0) {
+        l->sent++;
+        return 0;
+    }
+    if (zmq_errno() == EAGAIN && l->wait_writable && !l->waiting &&
+        !(l->peer_gone && l->peer_gone(l->peer_arg))) {
+        zmq_msg_t fr;
+        if (zmq_msg_init_size(&fr, l->out.len) == 0) {
+            memcpy(zmq_msg_data(&fr), l->out.data, l->out.len);
+            int rc;
+            l->waiting = 1; // what runs meanwhile does not wait in turn
+            while ((rc = l->wait_writable(l->peer_arg)) == 0) {
+                if (zmq_msg_send(&fr, l->sock, ZMQ_DONTWAIT) >= 0) {
+                    l->waiting = 0;
+                    l->sent++;
+                    return 0;
+                }
+                if (zmq_errno() != EAGAIN)
+                    break;
+            }
+            l->waiting = 0;
+            zmq_msg_close(&fr);
+            l->refused++;
+            return rc ? rc : TROUPE_EDEAD;
+        }
+    }
+    l->refused++;
+    if (zmq_errno() != EAGAIN || (l->peer_gone && l->peer_gone(l->peer_arg)))
+        return TROUPE_EDEAD;
+    return TROUPE_EFULL;
+}
+
 static int s_send(tr_link *l, const tr_env *e)
 {
     l->out.len = 0;
     int rc = tr_wire_encode(e, &l->out);
-    if (rc)
-        return rc;
-    if (zmq_send(l->sock, l->out.data, l->out.len, ZMQ_DONTWAIT) < 0) {
-        l->refused++;
-        return zmq_errno() == EAGAIN ? TROUPE_EFULL : TROUPE_EDEAD;
-    }
-    l->sent++;
-    return 0;
+    return rc ? rc : s_send_out(l);
 }
 
 // A free entry of the call table: its index, or -1.
@@ -220,19 +250,29 @@ static int s_on_end(troupe_ctx *cx, void *state, int status,
     return 0;
 }
 
-void tr_link_deliver(tr_link *l, troupe_ctx *cx, const tr_env *env,
-                     troupe_addr to)
+int tr_link_deliver(tr_link *l, troupe_ctx *cx, const tr_env *env,
+                    troupe_addr to, bool hold)
 {
     tr_port *p = cx->port;
+    troupe_node *n = p->node;
+    if (hold && env->kind == TROUPE_MSG_TELL) {
+        // Room in its mailbox? Only the target takes from it meanwhile, so
+        // a yes stays true (unless another sender fills it: then refused).
+        tr_slot *s = tr_slots_get(&n->slots, to.slot);
+        if (s && tr_slot_check(s, to.incarnation) == 0 &&
+            tr_slot_depth(s) >=
+                atomic_load_explicit(&s->bound, memory_order_relaxed))
+            return TROUPE_EAGAIN;
+    }
     troupe_msg *m =
         tr_msg_new(env->kind, env->tag, env->tag_len, env->body, env->body_len);
     if (env->kind == TROUPE_MSG_TELL) {
         if (!m)
-            return;
+            return 0;
         m->to = to;
         m->from = l->self->addr;
-        tr_route(p->node, p, m);
-        return;
+        tr_route(n, p, m);
+        return 0;
     }
     int rc = m ? 0 : TROUPE_ENOMEM;
     link_call *c = NULL;
@@ -242,7 +282,7 @@ void tr_link_deliver(tr_link *l, troupe_ctx *cx, const tr_env *env,
     }
     if (rc == 0) {
         *c = (link_call){l, env->corr};
-        int64_t deadline = env->ttl_ms < 0 ? tr_default_deadline(p->node, NULL)
+        int64_t deadline = env->ttl_ms < 0 ? tr_default_deadline(n, NULL)
                                            : troupe_now() + env->ttl_ms;
         rc = tr_request_msg(cx, to, m, deadline, s_on_end, c, NULL);
         m = NULL;
@@ -252,4 +292,5 @@ void tr_link_deliver(tr_link *l, troupe_ctx *cx, const tr_env *env,
         free(c);
         tr_link_answer(l, env->corr, rc, NULL);
     }
+    return 0;
 }

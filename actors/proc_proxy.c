@@ -4,12 +4,13 @@
 // TROUPE_PROCESS makes an isolated actor (this one) that starts the child
 // process in its init, waits for its hello, and then forwards what it is
 // sent to the child over an ipc:// DEALER in the node's runtime directory.
-// It watches the child through its pidfd (an fd watch on its loop), pings
+// It watches the child through its pidfd (an fd watch on its loop), hears
 // it every heartbeat, and ends with the reason the child ended with, so a
 // supervisor restarts it like any other child: a restart is the proxy's
 // restart in place, whose init starts a fresh child, while the messages
 // queued for it wait in its mailbox. Its fini stops the child: "$stop",
 // then SIGTERM, then SIGKILL.
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ typedef struct proc_state {
     int reported;       // the child said why it ends ("$exit")
     int report;         // ...and that was its reason
     uint64_t hb_timer;  // heartbeat timer id
+    int refusing;       // zmq refused a frame while the child still lived
     troupe_addr self;   // the proxy
 } proc_state;
 
@@ -46,7 +48,7 @@ void troupe_proc_spec_init(troupe_proc_spec *p)
     if (!p)
         return;
     memset(p, 0, sizeof *p);
-    p->heartbeat_ms = 200;
+    p->heartbeat_ms = 1000;
     p->start_timeout_ms = 5000;
     p->shutdown_ms = 5000;
 }
@@ -129,6 +131,24 @@ static int s_child_reason(proc_state *st, int status_reason)
 // Read frames; the caller decides about those that are not answers.
 static void s_drain(troupe_ctx *cx, proc_state *st, int max);
 
+// The child exited, with status_reason: read what it sent last and give
+// its reason. An exit status that says it reported a reason ("$exit")
+// before exiting, which has not come yet: the frame is still between the
+// sockets (in the kernel, or zmq's I/O thread), so wait for it a little.
+static int s_exit_reason(troupe_ctx *cx, proc_state *st, int status_reason)
+{
+    s_drain(cx, st, 64);
+    if (troupe_proc_status_of(status_reason) == TR_PROC_STATUS_REPORTED) {
+        int64_t until = troupe_now() + 1000;
+        while (!st->reported && troupe_now() < until) {
+            zmq_pollitem_t it = {.socket = st->sock, .events = ZMQ_POLLIN};
+            zmq_poll(&it, 1, 10);
+            s_drain(cx, st, 64);
+        }
+    }
+    return s_child_reason(st, status_reason);
+}
+
 // Wait for the child to end (bounded), killing it at the end; returns the
 // reason from its exit status.
 static int s_reap_bounded(troupe_ctx *cx, proc_state *st, int64_t ms)
@@ -173,7 +193,7 @@ static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
             }
             tr_msg_free(m);
         }
-        return; // "$pong" and the rest: being heard is what counts
+        return; // "$alive" and the rest: being heard is what counts
     }
     // Sent by the child to a name (or address) here.
     troupe_addr to = env->to;
@@ -192,7 +212,7 @@ static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
             tr_link_answer(&st->link, env->corr, rc, NULL);
         return;
     }
-    tr_link_deliver(&st->link, cx, env, to);
+    tr_link_deliver(&st->link, cx, env, to, false);
 }
 
 static void s_drain(troupe_ctx *cx, proc_state *st, int max)
@@ -222,6 +242,70 @@ static void s_ready(tr_port *p, void *arg)
     s_drain(&p->cx, st, 256);
 }
 
+// The link's question when zmq refuses a frame: has the child exited?
+static int s_peer_gone(void *arg)
+{
+    proc_state *st = arg;
+    if (st->child.reaped)
+        return 1;
+    // zmq refuses when the pipe to the child is full (a stopped child) or
+    // gone: the child's socket is closed as it exits, a moment (its other
+    // threads ending, its memory unmapped) before its pidfd turns readable.
+    // Wait that moment out, once per run; a child still alive then is
+    // refused at once from then on (the heartbeats deal with it).
+    struct pollfd pfd = {.fd = st->child.pidfd, .events = POLLIN};
+    int gone = poll(&pfd, 1, st->refusing ? 0 : 100) == 1;
+    st->refusing = !gone;
+    return gone;
+}
+
+// Has the child been silent for two heartbeats? Then kill it: it ends
+// with TROUPE_ETIMEDOUT (returns 1).
+static int s_silent_kill(proc_state *st)
+{
+    int64_t hb = st->conf->spec->heartbeat_ms;
+    int64_t quiet = troupe_now() - st->link.last_heard;
+    if (hb <= 0 || quiet <= 2 * hb || st->child.reaped)
+        return 0;
+    tr_logf(&st->port->node->log, TROUPE_LOG_WARN,
+            "process actor %s (pid %ld): silent for %lld ms (heartbeat %lld "
+            "ms): killed",
+            st->conf->spec->kind, (long)st->child.pid, (long long)quiet,
+            (long long)hb);
+    st->reported = 1; // whatever its status says: it hung
+    st->report = TROUPE_ETIMEDOUT;
+    tr_child_signal(&st->child, SIGKILL);
+    return 1;
+}
+
+// The link's wait when the child is behind (its pipe is full): wait until
+// it may take more, reading what it sends meanwhile (its keepalives too),
+// unless it exits or falls silent. Backpressure: meanwhile the proxy's
+// mailbox fills, and its senders get TROUPE_EFULL.
+static int s_wait_writable(void *arg)
+{
+    proc_state *st = arg;
+    troupe_ctx *cx = &st->port->cx;
+    troupe_ctx saved = *cx;
+    for (;;) {
+        zmq_pollitem_t it[2] = {
+            {.socket = st->sock, .events = ZMQ_POLLIN | ZMQ_POLLOUT},
+            {.socket = NULL, .fd = st->child.pidfd, .events = ZMQ_POLLIN}};
+        if (zmq_poll(it, 2, 50) < 0 && zmq_errno() != EINTR)
+            return TROUPE_ESYS;
+        if (it[0].revents & ZMQ_POLLIN) {
+            s_drain(cx, st, 64);
+            *cx = saved;
+        }
+        if (it[1].revents & ZMQ_POLLIN)
+            return TROUPE_EDEAD; // its pidfd message ends the proxy
+        if (s_silent_kill(st))
+            return TROUPE_EDEAD;
+        if (it[0].revents & ZMQ_POLLOUT)
+            return 0;
+    }
+}
+
 // Start the child and wait for its hello. 0, or the reason it failed.
 static int s_start_child(troupe_ctx *cx, proc_state *st)
 {
@@ -239,7 +323,7 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
     if (rc)
         return rc;
     int64_t max = (int64_t)n->limits.max_msg_size * 4 + 256;
-    int linger = 0, hwm = 100000;
+    int linger = 0, hwm = 10000;
     zmq_setsockopt(st->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
     zmq_setsockopt(st->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(st->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
@@ -250,6 +334,9 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
         return rc;
     }
     tr_link_init(&st->link, st->sock, cx->actor, &n->limits);
+    st->link.peer_gone = s_peer_gone;
+    st->link.wait_writable = s_wait_writable;
+    st->link.peer_arg = st;
     char e_ep[300], e_kind[300], e_ppid[64], e_hb[64];
     snprintf(e_ep, sizeof e_ep, "%s=%s", TR_PROC_ENV_ENDPOINT, st->endpoint);
     snprintf(e_kind, sizeof e_kind, "%s=%s", TR_PROC_ENV_KIND, ps->kind);
@@ -283,10 +370,8 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
                 return 0;
         }
         int reason;
-        if (tr_child_reap(&st->child, 0, &reason) == 1) {
-            s_drain(cx, st, 16); // a "$exit" may still be on its way
-            return s_child_reason(st, reason);
-        }
+        if (tr_child_reap(&st->child, 0, &reason) == 1)
+            return s_exit_reason(cx, st, reason); // a "$exit" may be late
         int64_t now = troupe_now();
         if (until != TROUPE_FOREVER && now >= until) {
             tr_logf(&n->log, TROUPE_LOG_WARN,
@@ -339,20 +424,7 @@ static int s_child_gone(troupe_ctx *cx, proc_state *st)
 {
     int reason = TROUPE_EDEAD;
     tr_child_reap(&st->child, 1000, &reason);
-    if (!st->reported &&
-        troupe_proc_status_of(reason) == TR_PROC_STATUS_REPORTED) {
-        // It reported a reason just before exiting: it may still be in
-        // flight between the sockets.
-        int64_t until = troupe_now() + 100;
-        while (!st->reported && troupe_now() < until) {
-            zmq_pollitem_t it = {.socket = st->sock, .events = ZMQ_POLLIN};
-            zmq_poll(&it, 1, 10);
-            s_drain(cx, st, 64);
-        }
-    } else {
-        s_drain(cx, st, 64);
-    }
-    reason = s_child_reason(st, reason);
+    reason = s_exit_reason(cx, st, reason);
     troupe_node *n = cx->port->node;
     tr_logf(&n->log, reason ? TROUPE_LOG_INFO : TROUPE_LOG_DEBUG,
             "process actor %s (pid %ld) ended: %s", st->conf->spec->kind,
@@ -368,29 +440,32 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
     case TROUPE_MSG_IO:
         return st->child.reaped ? 0 : s_child_gone(cx, st);
     case TROUPE_MSG_TIMER:
+        // The child sends a keepalive every half heartbeat, from the
+        // bridge's own thread: silence means stopped or wedged.
         if (msg->ref == st->hb_timer && !st->child.reaped) {
-            int64_t hb = st->conf->spec->heartbeat_ms;
             s_drain(cx, st, 256); // a busy loop may not have looked yet
-            if (troupe_now() - st->link.last_heard > 2 * hb) {
-                tr_logf(&cx->port->node->log, TROUPE_LOG_WARN,
-                        "process actor %s (pid %ld): silent for %lld ms "
-                        "(heartbeat %lld ms): killed",
-                        st->conf->spec->kind, (long)st->child.pid,
-                        (long long)(troupe_now() - st->link.last_heard),
-                        (long long)hb);
-                s_reap_bounded(cx, st, 0);
+            if (s_silent_kill(st)) {
+                int r;
+                tr_child_reap(&st->child, -1, &r);
                 s_forget_child(st);
                 return troupe_exit(cx, TROUPE_ETIMEDOUT);
             }
-            tr_link_control(&st->link, "$ping", NULL);
         }
         return 0;
     case TROUPE_MSG_TELL:
-    case TROUPE_MSG_REQUEST:
-        tr_link_forward(&st->link, cx, msg, TR_PROC_SERVED, 1,
-                        troupe_msg_tag(msg), msg->tag_len, msg->body,
-                        msg->body_len);
+    case TROUPE_MSG_REQUEST: {
+        int rc = tr_link_forward(&st->link, cx, msg, TR_PROC_SERVED, 1,
+                                 troupe_msg_tag(msg), msg->tag_len, msg->body,
+                                 msg->body_len);
+        // A request heard its error; a tell to a child that just died is
+        // lost with it, as a message to any actor that dies (logged).
+        if (rc && msg->kind == TROUPE_MSG_TELL)
+            tr_logf(&cx->port->node->log, TROUPE_LOG_DEBUG,
+                    "process actor %s: tell %s not forwarded: %s",
+                    st->conf->spec->kind, troupe_msg_tag(msg),
+                    troupe_errname(rc));
         return 0;
+    }
     default:
         return 0; // down, exit: not the child's business
     }
@@ -406,6 +481,7 @@ static void s_fini(void *state, int reason)
         if (reason == TROUPE_EKILLED || ms <= 0 || atomic_load(&p->abandoned)) {
             tr_child_signal(&st->child, SIGKILL);
         } else {
+            st->link.wait_writable = NULL; // no callbacks in fini
             tr_link_control(&st->link, "$stop", NULL);
             int64_t t0 = troupe_now(), half = ms / 2 > 0 ? ms / 2 : 1;
             int term = 0;

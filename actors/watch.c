@@ -160,10 +160,10 @@ TROUPE_API int troupe_timer_start(troupe_ctx *cx, int64_t delay_ms,
     t->t.type = TR_TIMER_USER;
     t->t.ptr = t;
     t->t.index = SIZE_MAX;
-    // troupe_now() counts whole milliseconds: one more, so that a timer
-    // never fires early (at most 1 ms late), except a delay of 0.
-    t->t.when = troupe_deadline_in(delay_ms) + (delay_ms > 0);
-    if (tr_timers_add(&cx->port->timers, &t->t)) {
+    // Due delay_ms from now to the nanosecond: it never fires early, and
+    // the port's precise wait (timers.h) fires it on time.
+    if (tr_timers_add_ns(&cx->port->timers, &t->t,
+                         tr_timers_after(tr_now_ns(), delay_ms))) {
         free(t);
         return TROUPE_ENOMEM;
     }

@@ -99,6 +99,26 @@ static void s_tell_supervisor(troupe_node *n, troupe_addr who, troupe_addr sup)
     tr_route(n, NULL, m);
 }
 
+int tr_overrun_now(troupe_node *n, troupe_addr who)
+{
+    tr_slot *s = tr_slots_get(&n->slots, who.slot);
+    if (!s || who.node != 0 || tr_slot_check(s, who.incarnation) != 0)
+        return 0;
+    uint32_t pid = atomic_load_explicit(&s->port, memory_order_relaxed);
+    tr_port *p = pid < n->max_ports ? atomic_load(&n->ports[pid]) : NULL;
+    if (!p)
+        return 0;
+    uint64_t t0 = atomic_load_explicit(&p->busy_t0, memory_order_acquire);
+    uint64_t now = tr_ticks();
+    if (!t0 || t0 > now ||
+        atomic_load_explicit(&p->busy_slot, memory_order_relaxed) != who.slot ||
+        atomic_load_explicit(&p->busy_inc, memory_order_relaxed) !=
+            who.incarnation)
+        return 0;
+    return tr_ticks_to_ns(now - t0) >
+           atomic_load_explicit(&p->busy_budget_ns, memory_order_relaxed);
+}
+
 static void s_check_port(troupe_node *n, tr_port *p, uint64_t now)
 {
     uint64_t run = atomic_load_explicit(&p->busy_runs, memory_order_acquire);

@@ -47,6 +47,10 @@ void tr_watchdog_leave(tr_port *p, tr_actor *a, const troupe_msg *m,
 // isolated actor).
 int tr_abandon(troupe_node *n, troupe_addr who, const char *name);
 
+// Is actor `who` running a handler past its budget now (the watchdog's
+// view)? 1 or 0. Thread: any.
+int tr_overrun_now(troupe_node *n, troupe_addr who);
+
 // The port's thread noticed it was abandoned: end its actors without a
 // word to anyone, and make the port quit.
 void tr_port_abandoned(tr_port *p);

@@ -9,7 +9,12 @@
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -102,6 +107,8 @@ typedef struct s_peer {
     long n;               // messages (stream) or unused
     enum bl_encoding enc; // stream encoding
     int64_t t0;           // stream: first send, ns
+    int report_t0;        // stream: send t0 after the stream (the peer is
+                          // another process, which cannot read p->t0)
 } s_peer;
 
 static void *s_echo_main(void *arg)
@@ -123,17 +130,11 @@ static void *s_echo_main(void *arg)
     return NULL;
 }
 
-int64_t bl_pingpong(const char *endpoint, long warmup, long rounds,
-                    double *samples)
+// The pinging side: warmup + rounds round trips on s, each of the last
+// rounds timed into samples (µs); then the stop signal. Returns the
+// counter.
+static int64_t s_ping_loop(void *s, long warmup, long rounds, double *samples)
 {
-    void *ctx = zmq_ctx_new();
-    void *s = s_socket(ctx, ZMQ_PAIR);
-    if (zmq_bind(s, endpoint) != 0)
-        bench_fail("zmq_bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
-    s_peer peer = {.ctx = ctx, .ep = endpoint};
-    pthread_t t;
-    if (pthread_create(&t, NULL, s_echo_main, &peer) != 0)
-        bench_fail("pthread_create");
     int64_t v = 0;
     for (long i = 0; i < warmup + rounds; i++) {
         int64_t t0 = bench_now_ns();
@@ -148,10 +149,50 @@ int64_t bl_pingpong(const char *endpoint, long warmup, long rounds,
     }
     int64_t stop = -1;
     s_send(s, &stop, sizeof stop);
+    return v;
+}
+
+int64_t bl_pingpong(const char *endpoint, long warmup, long rounds,
+                    double *samples)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = s_socket(ctx, ZMQ_PAIR);
+    if (zmq_bind(s, endpoint) != 0)
+        bench_fail("zmq_bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    s_peer peer = {.ctx = ctx, .ep = endpoint};
+    pthread_t t;
+    if (pthread_create(&t, NULL, s_echo_main, &peer) != 0)
+        bench_fail("pthread_create");
+    int64_t v = s_ping_loop(s, warmup, rounds, samples);
     pthread_join(t, NULL);
     zmq_close(s);
     s_ctx_term(ctx);
     return v;
+}
+
+int64_t bl_pingpong_proc(const char *endpoint, long warmup, long rounds,
+                         double *samples)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = s_socket(ctx, ZMQ_PAIR);
+    if (zmq_bind(s, endpoint) != 0)
+        bench_fail("zmq_bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    char *argv[] = {"troupe-bench", "--child", "raw-echo", (char *)endpoint,
+                    NULL};
+    pid_t pid = bench_spawn_self(argv);
+    int64_t v = s_ping_loop(s, warmup, rounds, samples);
+    bench_wait_child(pid, "raw-echo");
+    zmq_close(s);
+    s_ctx_term(ctx);
+    return v;
+}
+
+int bl_child_echo(const char *endpoint)
+{
+    s_peer peer = {.ctx = zmq_ctx_new(), .ep = endpoint};
+    s_echo_main(&peer);
+    s_ctx_term(peer.ctx);
+    return 0;
 }
 
 // ---- W2: one-way stream ----
@@ -195,6 +236,8 @@ static void *s_sender_main(void *arg)
         }
     }
     msgpack_sbuffer_destroy(&sb);
+    if (p->report_t0)
+        s_send(s, &p->t0, sizeof p->t0);
     // Wait for the receiver's word that it has everything: over ipc, closing
     // a PAIR right after the last send can lose the tail of the stream.
     s_recv(s, &c, 1);
@@ -202,16 +245,12 @@ static void *s_sender_main(void *arg)
     return NULL;
 }
 
-double bl_stream(const char *endpoint, long n, enum bl_encoding enc)
+// The receiving side of a stream on s: the handshake (so that connecting
+// is not timed), then n messages decoded and summed. Returns when the last
+// one was in, ns; fails the run if one is wrong.
+static int64_t s_recv_stream(void *s, const char *endpoint, long n,
+                             enum bl_encoding enc)
 {
-    void *ctx = zmq_ctx_new();
-    void *s = s_socket(ctx, ZMQ_PAIR);
-    if (zmq_bind(s, endpoint) != 0)
-        bench_fail("zmq_bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
-    s_peer peer = {.ctx = ctx, .ep = endpoint, .n = n, .enc = enc};
-    pthread_t t;
-    if (pthread_create(&t, NULL, s_sender_main, &peer) != 0)
-        bench_fail("pthread_create");
     char c;
     s_recv(s, &c, 1);
     s_send(s, &c, 1);
@@ -267,16 +306,121 @@ double bl_stream(const char *endpoint, long n, enum bl_encoding enc)
         }
     }
     int64_t t1 = bench_now_ns();
-    s_send(s, &c, 1); // the sender may close now
     msgpack_unpacked_destroy(&u);
-    pthread_join(t, NULL);
-    zmq_close(s);
-    s_ctx_term(ctx);
     int64_t want = (int64_t)n * (n - 1) / 2;
     if (bad || sum != want)
         bench_fail("raw stream %s: sum %lld (want %lld), %ld bad messages",
                    endpoint, (long long)sum, (long long)want, bad);
+    return t1;
+}
+
+double bl_stream(const char *endpoint, long n, enum bl_encoding enc)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = s_socket(ctx, ZMQ_PAIR);
+    if (zmq_bind(s, endpoint) != 0)
+        bench_fail("zmq_bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    s_peer peer = {.ctx = ctx, .ep = endpoint, .n = n, .enc = enc};
+    pthread_t t;
+    if (pthread_create(&t, NULL, s_sender_main, &peer) != 0)
+        bench_fail("pthread_create");
+    int64_t t1 = s_recv_stream(s, endpoint, n, enc);
+    char c = 'k';
+    s_send(s, &c, 1); // the sender may close now
+    pthread_join(t, NULL);
+    zmq_close(s);
+    s_ctx_term(ctx);
     return (double)n / ((double)(t1 - peer.t0) / 1e9);
+}
+
+double bl_stream_proc(const char *endpoint, long n, enum bl_encoding enc)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = s_socket(ctx, ZMQ_PAIR);
+    if (zmq_bind(s, endpoint) != 0)
+        bench_fail("zmq_bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    char nbuf[32], ebuf[8];
+    snprintf(nbuf, sizeof nbuf, "%ld", n);
+    snprintf(ebuf, sizeof ebuf, "%d", (int)enc);
+    char *argv[] = {"troupe-bench", "--child", "raw-stream", (char *)endpoint,
+                    nbuf,           ebuf,      NULL};
+    pid_t pid = bench_spawn_self(argv);
+    int64_t t1 = s_recv_stream(s, endpoint, n, enc);
+    int64_t t0; // the sender's first send, on the same (system-wide) clock
+    if (s_recv(s, &t0, sizeof t0) != sizeof t0)
+        bench_fail("raw stream %s: no start time from the sender", endpoint);
+    char c = 'k';
+    s_send(s, &c, 1); // the sender may close now
+    bench_wait_child(pid, "raw-stream");
+    zmq_close(s);
+    s_ctx_term(ctx);
+    return (double)n / ((double)(t1 - t0) / 1e9);
+}
+
+int bl_child_stream(const char *endpoint, long n, int enc)
+{
+    s_peer peer = {.ctx = zmq_ctx_new(),
+                   .ep = endpoint,
+                   .n = n,
+                   .enc = (enum bl_encoding)enc,
+                   .report_t0 = 1};
+    s_sender_main(&peer);
+    s_ctx_term(peer.ctx);
+    return 0;
+}
+
+// ---- W6: how soon a parent learns that a child process died ----
+
+int bl_child_idle(const char *endpoint)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL); // never outlive the bench
+    void *ctx = zmq_ctx_new();
+    void *s = s_socket(ctx, ZMQ_PUSH);
+    if (zmq_connect(s, endpoint) != 0)
+        bench_fail("zmq_connect %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    char ready = 'r';
+    s_send(s, &ready, 1);
+    sleep(60); // killed long before
+    zmq_close(s);
+    s_ctx_term(ctx);
+    return 0;
+}
+
+void bl_kill_detect(const char *endpoint, long warmup, long n, double *samples)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = s_socket(ctx, ZMQ_PULL);
+    if (zmq_bind(s, endpoint) != 0)
+        bench_fail("zmq_bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    char *argv[] = {"troupe-bench", "--child", "idle", (char *)endpoint, NULL};
+    for (long i = 0; i < warmup + n; i++) {
+        pid_t pid = bench_spawn_self(argv);
+        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+            bench_fail("pidfd_open: %s", strerror(errno));
+        char ready;
+        s_recv(s, &ready, 1); // it runs, with its zmq threads
+        int64_t t0 = bench_now_ns();
+        if (kill(pid, SIGKILL) != 0)
+            bench_fail("kill: %s", strerror(errno));
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int rc;
+        while ((rc = poll(&pfd, 1, 60000)) < 0 && errno == EINTR)
+            ;
+        int64_t t1 = bench_now_ns();
+        if (rc != 1)
+            bench_fail("raw-pidfd: the killed child did not end within 60 s");
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        close(fd);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+            bench_fail("raw-pidfd: the child ended with status %d", status);
+        if (i >= warmup)
+            samples[i - warmup] = (double)(t1 - t0) / 1e3;
+    }
+    zmq_close(s);
+    s_ctx_term(ctx);
 }
 
 // ---- W3: a thread and a socket pair per "actor" ----

@@ -48,6 +48,23 @@ void bench_w7(const bench_cfg *cfg);
 // in ms, with the 50 ms CPU jobs on the loop, isolated or offloaded.
 void bench_w8(const bench_cfg *cfg);
 
+// ---- process actors: what this program serves as a child process ----
+
+// The kinds of process actor (troupe/process.h) this program serves; main()
+// gives them to troupe_proc_child() before anything else.
+#define BENCH_KIND_W1 "w1-pong"     // W1's pong
+#define BENCH_KIND_W2 "w2-receiver" // W2's receiver
+#define BENCH_KIND_W6 "w6-child"    // W6's crashing child
+
+// When this process's main() began (CLOCK_MONOTONIC, ns): a process
+// actor's child reports it, so that a process start splits into stages.
+extern int64_t bench_main_ns;
+
+// The actor each kind runs in the child (handler, init, state).
+troupe_actor_spec bench_w1_proc_actor(void);
+troupe_actor_spec bench_w2_proc_actor(void);
+troupe_actor_spec bench_w6_proc_actor(void);
+
 // W1's remote-ipc child (troupe-bench --child w1-remote ENDPOINT WARMUP
 // ROUNDS): call the pong actor by name through troupe_remote and print
 // "W1REMOTE <p50_us> <p99_us> <final counter>". Returns the exit status.
@@ -77,6 +94,16 @@ const char *bl_ipc_dir(void);
 int64_t bl_pingpong(const char *endpoint, long warmup, long rounds,
                     double *samples);
 
+// W1 across two processes: the same ping-pong with the echo side in a
+// fresh process (this program again, `--child raw-echo ENDPOINT`, started
+// with posix_spawn) over an ipc endpoint that the caller binds.
+int64_t bl_pingpong_proc(const char *endpoint, long warmup, long rounds,
+                         double *samples);
+
+// The echo process of bl_pingpong_proc: connect to endpoint and echo until
+// the stop signal. Returns the exit status.
+int bl_child_echo(const char *endpoint);
+
 // How bl_stream encodes each message.
 enum bl_encoding {
     BL_RAW = 0,     // a 17-byte struct copied in and out: no msgpack
@@ -87,6 +114,25 @@ enum bl_encoding {
 // calling thread, which decodes them and sums i. Returns messages per
 // second (first send to last receive); fails the run if the sum is wrong.
 double bl_stream(const char *endpoint, long n, enum bl_encoding enc);
+
+// W2 across two processes: the sender is a fresh process (this program
+// again, `--child raw-stream ENDPOINT N ENC`, started with posix_spawn),
+// which reports its start time (CLOCK_MONOTONIC is system-wide) after the
+// stream. Returns messages per second; fails the run if the sum is wrong.
+double bl_stream_proc(const char *endpoint, long n, enum bl_encoding enc);
+
+// The sending process of bl_stream_proc. Returns the exit status.
+int bl_child_stream(const char *endpoint, long n, int enc);
+
+// W6's death detection baseline: warmup + n times, start a fresh process
+// (this program again, `--child idle ENDPOINT`: a libzmq context and a PUSH
+// socket that says it is ready, then sleep), kill it with SIGKILL and time
+// until its pidfd is readable (the kernel's part of noticing a death); the
+// last n into samples, µs. The caller's endpoint is bound here (PULL).
+void bl_kill_detect(const char *endpoint, long warmup, long n, double *samples);
+
+// The process of bl_kill_detect. Returns the exit status (never, killed).
+int bl_child_idle(const char *endpoint);
 
 // W3's baseline: n threads, each with its own PAIR socket pair (created and
 // connected as a zactor does, with a ready handshake), all alive at once,

@@ -11,7 +11,10 @@
 // once: what the bench_quick test runs to check that every workload
 // completes and the output parses. Its figures mean nothing.
 //   troupe-bench --child KIND ARGS...  (internal: the fresh processes of
-//                                       W3 and of the remote-ipc variants)
+//                                       W3, of the remote-ipc variants and
+//                                       of the raw two-process baselines)
+// It is also the program of its own process actors (W1 and W2
+// process-ipc, W6 process): main() hands them to troupe_proc_child() first.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +60,43 @@ static void s_usage(void)
     exit(2);
 }
 
+// If this process was started as a process actor (W1 process-ipc, W2
+// process-ipc, W6 process), serve it and return true with the exit status.
+static bool s_proc_child(int *code)
+{
+    // W6's child crashes on purpose, a thousand times: no WARN line each.
+    troupe_node_opts quiet;
+    troupe_node_opts_init(&quiet);
+    quiet.loops = 1;
+    quiet.log_level = TROUPE_LOG_ERROR;
+    const troupe_proc_kind kinds[] = {
+        {.kind = BENCH_KIND_W1, .actor = bench_w1_proc_actor()},
+        {.kind = BENCH_KIND_W2, .actor = bench_w2_proc_actor()},
+        {.kind = BENCH_KIND_W6, .actor = bench_w6_proc_actor(), .opts = &quiet},
+    };
+    return troupe_proc_child(kinds, sizeof kinds / sizeof kinds[0], code);
+}
+
+int64_t bench_main_ns;
+
 int main(int argc, char **argv)
 {
+    bench_main_ns = bench_now_ns(); // a clock read: no thread, no state
+    // First of all: a process actor's child serves its actor and exits.
+    int code;
+    if (s_proc_child(&code))
+        return code;
     // Fresh processes that a workload starts (internal).
+    if (argc == 4 && strcmp(argv[1], "--child") == 0 &&
+        strcmp(argv[2], "raw-echo") == 0)
+        return bl_child_echo(argv[3]);
+    if (argc == 4 && strcmp(argv[1], "--child") == 0 &&
+        strcmp(argv[2], "idle") == 0)
+        return bl_child_idle(argv[3]);
+    if (argc == 6 && strcmp(argv[1], "--child") == 0 &&
+        strcmp(argv[2], "raw-stream") == 0)
+        return bl_child_stream(argv[3], strtol(argv[4], NULL, 10),
+                               (int)strtol(argv[5], NULL, 10));
     if (argc == 6 && strcmp(argv[1], "--child") == 0 &&
         strcmp(argv[2], "w1-remote") == 0)
         return bench_w1_remote_child(argv[3], strtol(argv[4], NULL, 10),
@@ -120,7 +157,9 @@ int main(int argc, char **argv)
     // requests shared the same way, W1 warm-up 200, W2 100k messages per
     // repetition, W3 N = 10k and 100k. W6's 1,000 restarts are a sample
     // size (for p99), not a total: every repetition takes 1,000 (200 with
-    // --quick) after 100 (20) of warm-up. W5 takes 10 samples (3 with
+    // --quick) after 100 (20) of warm-up; a process child's restart or
+    // spawn starts a process (10-30 ms), so those take 50 (20; --smoke 5)
+    // after 5 (2; 1). W5 takes 10 samples (3 with
     // --quick) after one of warm-up. W7's 3 s is not split: how long a
     // light actor can wait behind a heavy one depends on it; one 3 s run
     // (about 3,000 pings) per variant (600 ms with --quick), and --long runs
@@ -146,6 +185,8 @@ int main(int argc, char **argv)
     cfg.w5_samples = smoke ? 1 : cfg.quick ? 3 : 10;
     cfg.w6_restarts = smoke ? 50 : cfg.quick ? 200 : 1000;
     cfg.w6_warmup = smoke ? 5 : cfg.quick ? 20 : 100;
+    cfg.w6_proc_restarts = smoke ? 5 : cfg.quick ? 20 : 50;
+    cfg.w6_proc_warmup = smoke ? 1 : cfg.quick ? 2 : 5;
     cfg.w7_ms = smoke ? 200 : cfg.quick ? 600 : 3000;
     cfg.w7_reps = long_mode ? cfg.reps : 1;
     cfg.w8_requests = (w8 + share - 1) / share;
@@ -153,12 +194,14 @@ int main(int argc, char **argv)
                    "of warm-up each), W2 %ld messages, W3 N = %ld and %ld "
                    "(baseline %ld threads), W4 %ld hops round %ld actors, "
                    "W5 %ld samples, W6 %ld restarts or spawns (after %ld of "
-                   "warm-up), W8 %ld requests; W7 %d run(s) of %ld ms of heavy "
-                   "jobs. Each figure is the median of the repetitions.",
+                   "warm-up; process children %ld after %ld), W8 %ld "
+                   "requests; W7 %d run(s) of %ld ms of heavy jobs. Each "
+                   "figure is the median of the repetitions.",
                    cfg.reps, cfg.w1_rounds, cfg.w1_warmup, cfg.w2_msgs,
                    cfg.w3_small, cfg.w3_large, cfg.w3_threads, cfg.w4_hops,
                    cfg.w4_ring, cfg.w5_samples, cfg.w6_restarts, cfg.w6_warmup,
-                   cfg.w8_requests, cfg.w7_reps, cfg.w7_ms);
+                   cfg.w6_proc_restarts, cfg.w6_proc_warmup, cfg.w8_requests,
+                   cfg.w7_reps, cfg.w7_ms);
 
     bench_meta meta = {.mode = smoke       ? "smoke"
                                : cfg.quick ? "quick"

@@ -7,7 +7,9 @@
 #include "bench_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 int bench_listed(const char *list, const char *id)
 {
@@ -100,22 +104,48 @@ void bench_note(const char *fmt, ...)
     va_end(ap);
 }
 
+// posix_spawn, never fork: the caller may run zmq contexts and a node's
+// threads, and a forked copy of those must not run any code at all.
+static pid_t s_spawn_self(char *const argv[], int out_fd)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out_fd >= 0) {
+        posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+        posix_spawn_file_actions_addclose(&fa, out_fd);
+    }
+    fflush(NULL);
+    pid_t pid;
+    int e = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e)
+        bench_fail("posix_spawn %s %s: %s", argv[1] ? argv[1] : "",
+                   argv[1] && argv[2] ? argv[2] : "", strerror(e));
+    return pid;
+}
+
+pid_t bench_spawn_self(char *const argv[])
+{
+    return s_spawn_self(argv, -1);
+}
+
+void bench_wait_child(pid_t pid, const char *what)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            bench_fail("waitpid (%s): %s", what, strerror(errno));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        bench_fail("child %s failed (status %d)", what, status);
+}
+
 void bench_run_child(char *const argv[], char *out, size_t cap)
 {
     int fd[2];
-    if (cap == 0 || pipe(fd) != 0)
+    if (cap == 0 || pipe2(fd, O_CLOEXEC) != 0)
         bench_fail("pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_fail("fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fd[1], STDOUT_FILENO);
-        close(fd[0]);
-        close(fd[1]);
-        execv("/proc/self/exe", argv);
-        _exit(127);
-    }
+    pid_t pid = s_spawn_self(argv, fd[1]);
     close(fd[1]);
     size_t len = 0;
     for (;;) {
@@ -130,12 +160,10 @@ void bench_run_child(char *const argv[], char *out, size_t cap)
     }
     out[len] = '\0';
     close(fd[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        bench_fail("child %s %s failed (status %d)", argv[1] ? argv[1] : "",
-                   argv[1] && argv[2] ? argv[2] : "", status);
+    char what[128];
+    snprintf(what, sizeof what, "%s %s", argv[1] ? argv[1] : "",
+             argv[1] && argv[2] ? argv[2] : "");
+    bench_wait_child(pid, what);
 }
 
 uint64_t bench_cpu_work(uint64_t iters, uint64_t seed)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 // What one run of troupe-bench measures, filled by main from its flags.
 typedef struct bench_cfg {
@@ -29,6 +30,8 @@ typedef struct bench_cfg {
     long w4_ring;              // W4 ring size
     long w6_restarts;          // W6 restarts (or spawns) sampled per rep
     long w6_warmup;            // W6 restarts (or spawns) before sampling
+    long w6_proc_restarts;     // W6 process children: the same, fewer
+    long w6_proc_warmup;       // (each takes milliseconds, not µs)
     long w5_samples;           // W5 gathers (and sequential runs) sampled
     long w7_ms;                // W7 ms of heavy jobs (and pings) per run
     int w7_reps;               // W7 runs per variant (median taken)
@@ -61,9 +64,20 @@ __attribute__((noreturn, format(printf, 1, 2))) void bench_fail(const char *fmt,
 __attribute__((format(printf, 1, 2))) void bench_note(const char *fmt, ...);
 
 // Run this executable again (/proc/self/exe) with argv (argv[0] included,
-// NULL-terminated) in a fresh process, and read what it prints on stdout
-// into out (NUL-terminated, cut to cap). Fails the run unless it exits 0.
+// NULL-terminated) in a fresh process (posix_spawn), and read what it prints on
+// stdout into out (NUL-terminated, cut to cap). Fails the run unless it exits
+// 0.
 void bench_run_child(char *const argv[], char *out, size_t cap);
+
+// Start this executable again (/proc/self/exe) with argv (argv[0]
+// included, NULL-terminated) with posix_spawn (never fork: the caller may
+// run zmq contexts), stdout inherited. Returns its pid; fails the run if it
+// cannot be started.
+pid_t bench_spawn_self(char *const argv[]);
+
+// Wait for a child of bench_spawn_self; fail the run (naming what) unless
+// it exited 0.
+void bench_wait_child(pid_t pid, const char *what);
 
 // Pure arithmetic: iters rounds of a 64-bit mix of seed, one long dependency
 // chain (no memory, no system call, no yield), as a parser or a hash keeps

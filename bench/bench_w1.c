@@ -4,8 +4,10 @@
 // back the integer plus one; ping times each round trip with the monotonic
 // clock into a preallocated array. The hot path uses tell (a request adds a
 // deadline timer and a pending-table entry: the `-request` variant shows
-// what that costs). Baselines: raw libzmq PAIR between two threads, inproc
-// and ipc, with an 8-byte integer that the echo side increments.
+// what that costs). process-ipc: pong is a process actor (this program as
+// its child, kind BENCH_KIND_W1) reached over ipc, with request/reply.
+// Baselines: raw libzmq PAIR with an 8-byte integer that the echo side
+// increments, inproc between two threads and ipc between two processes.
 #include <math.h>
 #include <stdlib.h>
 
@@ -92,19 +94,33 @@ static int s_ping(troupe_ctx *cx, void *state, const troupe_msg *msg)
     return TROUPE_ENOTSUP;
 }
 
+// What a process actor of kind BENCH_KIND_W1 runs in its child process.
+troupe_actor_spec bench_w1_proc_actor(void)
+{
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = s_pong;
+    return s;
+}
+
 // A troupe variant of W1.
 typedef struct w1_variant {
     const char *name;      // JSON variant
     int pong_loop;         // loop of the pong actor
-    troupe_placement pong; // shared or isolated
+    troupe_placement pong; // shared, isolated or a process
     int use_request;       // request/reply instead of tell
+    int base;              // its baseline: 0 raw-zmq-inproc, 1 raw-zmq-ipc
 } w1_variant;
 
+// process-ipc uses request/reply: a process actor's child answers a
+// request over the link, while a tell back to the sender's address would
+// not reach it (the sender is in another process). So it compares with
+// same-loop-request and the raw ipc round trip.
 static const w1_variant s_variants[] = {
-    {"same-loop", 0, TROUPE_SHARED, 0},
-    {"cross-loop", 1, TROUPE_SHARED, 0},
-    {"isolated", 0, TROUPE_ISOLATED, 0},
-    {"same-loop-request", 0, TROUPE_SHARED, 1},
+    {"same-loop", 0, TROUPE_SHARED, 0, 0},
+    {"cross-loop", 1, TROUPE_SHARED, 0, 0},
+    {"isolated", 0, TROUPE_ISOLATED, 0, 0},
+    {"same-loop-request", 0, TROUPE_SHARED, 1, 0},
+    {"process-ipc", 0, TROUPE_PROCESS, 1, 1},
 };
 #define S_NV (sizeof s_variants / sizeof s_variants[0])
 
@@ -128,6 +144,14 @@ static void s_run_troupe(const bench_cfg *cfg, const w1_variant *v,
     spec.handler = s_pong;
     spec.loop = TROUPE_LOOP(v->pong_loop);
     spec.placement = v->pong;
+    troupe_proc_spec ps;
+    if (v->pong == TROUPE_PROCESS) { // the handler is the child's
+        troupe_proc_spec_init(&ps);
+        ps.kind = BENCH_KIND_W1;
+        spec.handler = NULL;
+        spec.loop = TROUPE_LOOP_AUTO;
+        spec.process = &ps;
+    }
     w1_ping ping = {.use_request = v->use_request,
                     .warmup = cfg->w1_warmup,
                     .total = cfg->w1_warmup + cfg->w1_rounds,
@@ -161,8 +185,7 @@ static void s_run_troupe(const bench_cfg *cfg, const w1_variant *v,
 
 // remote-ipc: the pinging side is another process, a troupe_remote client
 // calling (request and reply) the pong actor by name over ipc through the
-// node's gateway. What troupe offers across processes today; `process-ipc`
-// (a process actor) will replace it in the comparison with raw-zmq-ipc.
+// node's gateway: the other way across processes, beside process-ipc.
 #define S_REMOTE_NAME "w1-pong"
 
 static void s_run_remote(const bench_cfg *cfg, w1_figs *f, int rep)
@@ -225,10 +248,15 @@ int bench_w1_remote_child(const char *ep, long warmup, long rounds)
     return 0;
 }
 
-static void s_run_raw(const bench_cfg *cfg, const char *ep, double *samples,
-                      w1_figs *f, int rep)
+// The raw baselines: inproc between two threads, ipc between two
+// processes (the echo side is this program again, posix_spawned).
+static void s_run_raw(const bench_cfg *cfg, const char *ep, int two_procs,
+                      double *samples, w1_figs *f, int rep)
 {
-    int64_t counter = bl_pingpong(ep, cfg->w1_warmup, cfg->w1_rounds, samples);
+    int64_t counter =
+        two_procs
+            ? bl_pingpong_proc(ep, cfg->w1_warmup, cfg->w1_rounds, samples)
+            : bl_pingpong(ep, cfg->w1_warmup, cfg->w1_rounds, samples);
     if (counter != cfg->w1_warmup + cfg->w1_rounds)
         bench_fail("W1 raw %s: final counter %lld", ep, (long long)counter);
     s_record(f, rep, samples, cfg->w1_rounds);
@@ -264,7 +292,7 @@ void bench_w1(const bench_cfg *cfg)
         for (int k = 0; k < 2; k++) {
             if (!bench_want(cfg, raw_name[k]))
                 continue;
-            s_run_raw(cfg, raw_ep[k], samples, &raw[k], r);
+            s_run_raw(cfg, raw_ep[k], k == 1, samples, &raw[k], r);
             bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us", raw_name[k],
                        r + 1, raw[k].p50[r], raw[k].p99[r]);
         }
@@ -279,18 +307,11 @@ void bench_w1(const bench_cfg *cfg)
     for (size_t i = 0; i < S_NV; i++) {
         if (!bench_want(cfg, s_variants[i].name))
             continue;
+        int k = s_variants[i].base;
         bench_add("W1", s_variants[i].name, "rtt_us_p50", "us",
-                  bench_median(tf[i].p50, n), raw_name[0], b50[0]);
+                  bench_median(tf[i].p50, n), raw_name[k], b50[k]);
         bench_add("W1", s_variants[i].name, "rtt_us_p99", "us",
-                  bench_median(tf[i].p99, n), raw_name[0], b99[0]);
-    }
-    // Process actors over ipc are not in troupe yet: the row keeps the
-    // baseline measured, with the troupe figure null.
-    if (bench_want(cfg, raw_name[1])) {
-        bench_add("W1", "process-ipc", "rtt_us_p50", "us", NAN, raw_name[1],
-                  b50[1]);
-        bench_add("W1", "process-ipc", "rtt_us_p99", "us", NAN, raw_name[1],
-                  b99[1]);
+                  bench_median(tf[i].p99, n), raw_name[k], b99[k]);
     }
     if (bench_want(cfg, "remote-ipc")) {
         bench_add("W1", "remote-ipc", "rtt_us_p50", "us",

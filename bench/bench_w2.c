@@ -3,8 +3,10 @@
 // W2 one-way stream: a sender actor tells a receiver actor n messages
 // [i, "x", 2.5] packed with troupe's format language; the receiver reads
 // each with troupe_msg_read, checks it and sums i. Messages per second from
-// the receiver's "go" to the last message. Baselines: raw libzmq PAIR between
-// two threads, with msgpack-c (inproc and ipc) and without (inproc).
+// the receiver's "go" to the last message. Baselines: raw libzmq PAIR with
+// msgpack-c, inproc between two threads and ipc between two processes, and
+// without msgpack (inproc). process-ipc (a process actor as the receiver)
+// is further down.
 //
 // Flow control: the sender must not overrun the receiver's mailbox (default
 // bound 65536). It sends in chunks of S_CHUNK tells and then tells itself
@@ -287,11 +289,216 @@ int bench_w2_remote_child(const char *ep, long n)
     return 0;
 }
 
+// process-ipc: the receiver is a process actor (kind BENCH_KIND_W2, this
+// program as its child). A sender actor on loop 0 streams to it in chunks
+// of S_CHUNK tells, as same-loop does, under a window: it may be
+// S_PWINDOW messages ahead of what the child has confirmed, and after
+// every S_PSYNC messages it requests "sync", which the child answers after
+// every earlier tell (one link, FIFO) with its count, opening the window
+// further. The window is needed: the link to a child has no backpressure
+// of its own (the proxy hands every tell to zmq at once and drops what zmq
+// refuses past its high-water mark, and a child that is seconds behind
+// answers the heartbeat late and is killed as silent; see the README), so
+// a stream must bound what is in flight itself. The end of the run is the
+// answer to a final "result" request, timed from the sender's "go". The
+// child's receiver has its bound lifted: what its bridge hands it is never
+// refused.
+#define S_PWINDOW 8192
+#define S_PSYNC 1024
+
+typedef struct w2_psender {
+    troupe_addr to;      // the process actor
+    long next;           // next i to send
+    long n;              // messages in this run
+    long acked;          // the child confirmed this many
+    long syncs;          // "sync" requests answered
+    int cont;            // a "continue" is queued
+    int finishing;       // "result" requested
+    uint64_t refused;    // tells refused with TROUPE_EFULL
+    int64_t t0;          // "go", ns
+    troupe_deferred *go; // answered with the child's result
+} w2_psender;
+
+// The child's receiver: fresh state in each child process.
+typedef struct w2_precv {
+    int64_t count, sum, bad;
+} w2_precv;
+
+static int s_precv(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    w2_precv *r = state;
+    if (troupe_msg_is(msg, "m")) {
+        int64_t i;
+        const char *x;
+        size_t xlen;
+        double d;
+        int rc = troupe_msg_read(msg, "[Isd]", &i, &x, &xlen, &d);
+        if (rc || xlen != 1 || x[0] != 'x' || d != 2.5)
+            r->bad++;
+        else
+            r->sum += i;
+        r->count++;
+        return 0;
+    }
+    if (troupe_msg_is(msg, "sync"))
+        return troupe_reply(cx, msg, "[I]", r->count);
+    if (troupe_msg_is(msg, "result"))
+        return troupe_reply(cx, msg, "[III]", r->count, r->sum, r->bad);
+    return TROUPE_ENOTSUP;
+}
+
+// What a process actor of kind BENCH_KIND_W2 runs in its child process.
+troupe_actor_spec bench_w2_proc_actor(void)
+{
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = s_precv;
+    s.state_size = sizeof(w2_precv);
+    s.mailbox_bound = 0x7fffffff;
+    return s;
+}
+
+static int s_ppump(troupe_ctx *cx, w2_psender *s);
+
+static int s_on_result(troupe_ctx *cx, void *state, int status,
+                       const troupe_msg *reply, void *arg)
+{
+    (void)arg;
+    w2_psender *s = state;
+    int64_t dt = bench_now_ns() - s->t0;
+    int64_t count, sum, bad;
+    if (status == 0)
+        status = troupe_msg_read(reply, "[III]", &count, &sum, &bad);
+    if (status)
+        return troupe_deferred_error(cx, &s->go, status);
+    return troupe_deferred_reply(cx, &s->go, "[IIII]", count, sum, bad, dt);
+}
+
+static int s_on_sync(troupe_ctx *cx, void *state, int status,
+                     const troupe_msg *reply, void *arg)
+{
+    w2_psender *s = state;
+    long upto = (long)(intptr_t)arg;
+    int64_t count = -1;
+    if (status == 0)
+        status = troupe_msg_read(reply, "[I]", &count);
+    if (status == 0 && count != upto)
+        status = TROUPE_EUSER - 3; // the child saw another number
+    if (status)
+        return troupe_deferred_error(cx, &s->go, status);
+    s->syncs++;
+    if (upto > s->acked)
+        s->acked = upto;
+    return s->cont ? 0 : s_ppump(cx, s);
+}
+
+static int s_ppump(troupe_ctx *cx, w2_psender *s)
+{
+    long limit = s->acked + S_PWINDOW < s->n ? s->acked + S_PWINDOW : s->n;
+    int rc = 0;
+    for (int k = 0; k < S_CHUNK && s->next < limit; k++) {
+        rc = troupe_tell(cx, s->to, "m", "[Isd]", (int64_t)s->next, "x", 2.5);
+        if (rc == TROUPE_EFULL) {
+            s->refused++;
+            break;
+        }
+        if (rc)
+            return rc;
+        s->next++;
+        if (s->next % S_PSYNC == 0 && s->next < s->n &&
+            (rc = troupe_request(cx, s->to, "sync", troupe_deadline_in(60000),
+                                 s_on_sync, (void *)(intptr_t)s->next, NULL,
+                                 NULL)) != 0)
+            return rc;
+    }
+    if (s->next == s->n) { // all sent: ask for the result, once
+        if (s->finishing)
+            return 0;
+        s->finishing = 1;
+        return troupe_request(cx, s->to, "result", troupe_deadline_in(120000),
+                              s_on_result, NULL, NULL, NULL);
+    }
+    if (s->next < limit || rc == TROUPE_EFULL) { // more now
+        s->cont = 1;
+        return troupe_tell(cx, troupe_self(cx), "continue", NULL);
+    }
+    return 0; // the window is full: the next "sync" answer goes on
+}
+
+static int s_psender(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    w2_psender *s = state;
+    if (troupe_msg_is(msg, "continue")) {
+        s->cont = 0;
+        return s_ppump(cx, s);
+    }
+    if (troupe_msg_is(msg, "go")) {
+        int64_t n;
+        int rc = troupe_msg_read(msg, "[I]", &n);
+        if (rc == 0)
+            rc = troupe_defer(cx, msg, &s->go);
+        if (rc)
+            return rc;
+        s->n = (long)n;
+        s->next = s->acked = s->syncs = 0;
+        s->finishing = 0;
+        s->refused = 0;
+        s->t0 = bench_now_ns();
+        return s_ppump(cx, s);
+    }
+    return TROUPE_ENOTSUP;
+}
+
+static double s_run_process(const bench_cfg *cfg)
+{
+    troupe_node *node = bench_node_new(2);
+    troupe_proc_spec ps;
+    troupe_proc_spec_init(&ps);
+    ps.kind = BENCH_KIND_W2;
+    troupe_actor_spec spec = troupe_actor_spec_default();
+    spec.placement = TROUPE_PROCESS;
+    spec.process = &ps;
+    w2_psender snd = {0};
+    bench_ok(troupe_node_spawn(node, &spec, troupe_deadline_in(10000), &snd.to),
+             "spawn the process receiver");
+    spec = troupe_actor_spec_default();
+    spec.handler = s_psender;
+    spec.state = &snd;
+    spec.loop = TROUPE_LOOP(0);
+    troupe_addr sender;
+    bench_ok(troupe_node_spawn(node, &spec, troupe_deadline_in(10000), &sender),
+             "spawn sender");
+    troupe_client *c;
+    bench_ok(troupe_client_new(node, &c), "client");
+    troupe_msg *reply;
+    bench_ok(troupe_call(c, sender, "go", troupe_deadline_in(600000), &reply,
+                         "[I]", (int64_t)cfg->w2_msgs),
+             "W2 process-ipc go");
+    int64_t count, sum, bad, dt;
+    bench_ok(troupe_msg_read(reply, "[IIII]", &count, &sum, &bad, &dt),
+             "W2 process-ipc reply");
+    troupe_msg_destroy(&reply);
+    int64_t n = cfg->w2_msgs, want = n * (n - 1) / 2;
+    if (count != n || sum != want || bad != 0)
+        bench_fail("W2 process-ipc: %lld messages, sum %lld (want %lld), "
+                   "%lld bad",
+                   (long long)count, (long long)sum, (long long)want,
+                   (long long)bad);
+    troupe_client_destroy(&c);
+    bench_ok(troupe_node_destroy(&node), "node destroy");
+    double rate = (double)n / ((double)dt / 1e9);
+    bench_note("W2 %-24s %.3fM msgs/s (%ld syncs, %llu tells refused: "
+               "mailbox full)",
+               "process-ipc", rate / 1e6, snd.syncs,
+               (unsigned long long)snd.refused);
+    return rate;
+}
+
 // The baselines, in the order they are measured.
 typedef struct w2_base {
     const char *name;     // JSON baseline
     const char *ep;       // endpoint (ipc: filled at run time)
     enum bl_encoding enc; // msgpack or raw bytes
+    int two_procs;        // the sender in another process (ipc)
 } w2_base;
 
 void bench_w2(const bench_cfg *cfg)
@@ -299,24 +506,29 @@ void bench_w2(const bench_cfg *cfg)
     char ipc[128];
     snprintf(ipc, sizeof ipc, "ipc://%s/w2.sock", bl_ipc_dir());
     const w2_base bases[] = {
-        {"raw-zmq-msgpack-inproc", "inproc://bench-w2", BL_MSGPACK},
-        {"raw-zmq-msgpack-ipc", ipc, BL_MSGPACK},
-        {"raw-zmq-inproc", "inproc://bench-w2", BL_RAW},
+        {"raw-zmq-msgpack-inproc", "inproc://bench-w2", BL_MSGPACK, 0},
+        {"raw-zmq-msgpack-ipc", ipc, BL_MSGPACK, 1},
+        {"raw-zmq-inproc", "inproc://bench-w2", BL_RAW, 0},
     };
     enum {
         NB = sizeof bases / sizeof bases[0]
     };
-    double t[S_NV][16], b[NB][16], remote[16];
+    double t[S_NV][16], b[NB][16], remote[16], proc[16];
     for (int r = 0; r < cfg->reps; r++) {
         for (size_t i = 0; i < S_NV; i++)
             if (bench_want(cfg, s_variants[i].name))
                 t[i][r] = s_run_troupe(cfg, &s_variants[i]);
+        if (bench_want(cfg, "process-ipc"))
+            proc[r] = s_run_process(cfg);
         if (bench_want(cfg, "remote-ipc"))
             remote[r] = s_run_remote(cfg);
         for (size_t i = 0; i < NB; i++) {
             if (!bench_want(cfg, bases[i].name))
                 continue;
-            b[i][r] = bl_stream(bases[i].ep, cfg->w2_msgs, bases[i].enc);
+            b[i][r] =
+                bases[i].two_procs
+                    ? bl_stream_proc(bases[i].ep, cfg->w2_msgs, bases[i].enc)
+                    : bl_stream(bases[i].ep, cfg->w2_msgs, bases[i].enc);
             bench_note("W2 %-24s %.3fM msgs/s", bases[i].name, b[i][r] / 1e6);
         }
     }
@@ -333,10 +545,9 @@ void bench_w2(const bench_cfg *cfg)
         bench_add("W2", s_variants[i].name, "msgs_per_s", "msgs/s", v,
                   bases[2].name, bm[2]);
     }
-    // Not in troupe yet (process actors): baseline only.
-    if (bench_want(cfg, bases[1].name))
-        bench_add("W2", "process-ipc", "msgs_per_s", "msgs/s", NAN,
-                  bases[1].name, bm[1]);
+    if (bench_want(cfg, "process-ipc"))
+        bench_add("W2", "process-ipc", "msgs_per_s", "msgs/s",
+                  bench_median(proc, n), bases[1].name, bm[1]);
     if (bench_want(cfg, "remote-ipc"))
         bench_add("W2", "remote-ipc", "msgs_per_s", "msgs/s",
                   bench_median(remote, n), bases[1].name, bm[1]);

@@ -655,9 +655,12 @@ static void s_section_offload(void)
     s_print_latency("no job running:", &idle);
     s_print_latency("job on an ISOLATED actor:", &iso);
     s_print_latency("job on a SHARED actor, same loop:", &shared);
-    s_fact(iso.p99 < 50000,
-           "isolated job: the loop kept answering (p99 %.2f ms < 50 ms)",
-           (double)iso.p99 / 1000);
+    // Behaviour, not speed: no ping waited for the job to end (a slow or
+    // loaded machine may still make every ping slow).
+    s_fact(iso.max < (JOB_MS - 100) * 1000,
+           "isolated job: the loop kept answering (slowest ping %.2f ms, "
+           "never behind the %d ms job)",
+           (double)iso.max / 1000, JOB_MS);
     s_fact(shared.max >= (JOB_MS - 100) * 1000,
            "same job on the loop: pings waited up to %.0f ms behind it "
            "(mistake 1)",

@@ -204,8 +204,9 @@ TROUPE_API void troupe_trap_exit(troupe_ctx *cx, bool on);
 
 // Timers: after delay_ms (then every period_ms if > 0) this actor gets a
 // TROUPE_MSG_TIMER with the tag (copied). *id (may be NULL) identifies it.
-// Timers end with their actor. Returns 0, TROUPE_EINVAL (delay < 0, bad
-// tag), TROUPE_ENOMEM.
+// Never before delay_ms have passed (to the nanosecond); on an idle thread
+// within microseconds after. Timers end with their actor. Returns 0,
+// TROUPE_EINVAL (delay < 0, bad tag), TROUPE_ENOMEM.
 TROUPE_API int troupe_timer_start(troupe_ctx *cx, int64_t delay_ms,
                                   int64_t period_ms, const char *tag,
                                   uint64_t *id);

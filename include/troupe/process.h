@@ -33,9 +33,10 @@ typedef struct troupe_proc_spec {
     const char *program;
     // Extra arguments after argv[0], NULL-terminated; NULL: none.
     const char *const *argv;
-    // The parent pings the child every heartbeat_ms; a child that has not
-    // answered for two intervals (stopped, or its process hung) is killed
-    // and the actor ends with TROUPE_ETIMEDOUT. Default 200; <= 0: none.
+    // The child tells the parent it lives every heartbeat_ms / 2; a child
+    // silent for two intervals (stopped, or its process hung) is killed
+    // and the actor ends with TROUPE_ETIMEDOUT. Default 1000 (a loaded or
+    // sanitized machine can be silent for hundreds of ms); <= 0: none.
     int64_t heartbeat_ms;
     // Time from spawn to the child's hello; past it the start fails with
     // TROUPE_ETIMEDOUT and the child is killed. Default 5000.
@@ -90,7 +91,8 @@ TROUPE_API bool troupe_proc_child(const troupe_proc_kind *kinds, size_t n,
                                   int *exit_code);
 
 // The process id of the child behind a process actor, for logs and tests,
-// or 0 (not a process actor, or no child running now). Thread: any.
+// from its spawn (it may not have said hello yet) until it was reaped; or
+// 0 (not a process actor, or no child now). Thread: any.
 TROUPE_API int troupe_proc_pid(troupe_node *node, troupe_addr who);
 
 #ifdef __cplusplus

@@ -47,8 +47,9 @@ typedef struct troupe_child_spec {
     const char *id;
     // A worker: the actor to start, copied. Give it state_size (fresh
     // zeroed state for each run) rather than a shared state pointer, so a
-    // restart does not inherit what a crash left behind. Placement shared
-    // or isolated.
+    // restart does not inherit what a crash left behind. Placement shared,
+    // isolated, or process (troupe/process.h: a crash there, even a
+    // segfault, stays in its process; a restart starts a new one).
     troupe_actor_spec actor;
     // A supervisor child instead (when not NULL): the spec of the nested
     // supervisor, copied (with its children) when the child is added.

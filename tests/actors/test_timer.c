@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
 // Timers: one-shot and periodic timers arrive as TROUPE_MSG_TIMER with their
-// tag and id, not before their delay; a canceled timer never fires; timers
-// end with their actor.
+// tag and id, not before their delay (to the nanosecond, not only in whole
+// milliseconds); a canceled timer never fires; timers end with their actor.
+#include <time.h>
+
 #include "tr_actors.h"
 #include "tr_check.h"
 
@@ -150,6 +152,113 @@ START_TEST(timers_end_with_their_actor)
 }
 END_TEST
 
+// CLOCK_MONOTONIC in ns, the clock timers are due on.
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// On "go" [delay ms] it starts a one-shot timer, reading the clock just
+// before; when the timer fires it tells `report` "fired" [elapsed ns] since
+// then, read first thing in the handler. On "ask" [ms] it sends `silent`
+// (a hold actor, which holds it unanswered) a request with a deadline ms from
+// now, and when that ends tells `report` "ended" [status, troupe_now() -
+// deadline].
+typedef struct stopwatch {
+    troupe_addr report; // told "fired" and "ended"
+    troupe_addr silent; // a hold actor, asked "hold"
+    int64_t started;    // ns, just before troupe_timer_start
+    int64_t deadline;   // of the request asked, ms on troupe_now()
+} stopwatch;
+
+static int stopwatch_ended(troupe_ctx *cx, void *state, int status,
+                           const troupe_msg *reply, void *arg)
+{
+    (void)reply;
+    (void)arg;
+    stopwatch *w = state;
+    return troupe_tell(cx, w->report, "ended", "[iI]", status,
+                       troupe_now() - w->deadline);
+}
+
+static int stopwatch_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    int64_t now = now_ns();
+    stopwatch *w = state;
+    if (troupe_msg_kind_of(msg) == TROUPE_MSG_TIMER)
+        return troupe_tell(cx, w->report, "fired", "[I]", now - w->started);
+    int64_t ms;
+    if (troupe_msg_is(msg, "go")) {
+        TR_CK_OK(troupe_msg_read(msg, "[I]", &ms));
+        w->started = now_ns();
+        return troupe_timer_start(cx, ms, 0, "t", NULL);
+    }
+    if (troupe_msg_is(msg, "ask")) {
+        TR_CK_OK(troupe_msg_read(msg, "[I]", &ms));
+        w->deadline = troupe_deadline_in(ms);
+        return troupe_request(cx, w->silent, "hold", w->deadline,
+                              stopwatch_ended, NULL, NULL, "{s:I}", "x", ms);
+    }
+    return 0;
+}
+
+static troupe_addr spawn_stopwatch(stopwatch *w)
+{
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = stopwatch_handler;
+    s.state = w;
+    troupe_addr a;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &a));
+    return a;
+}
+
+START_TEST(timer_never_fires_before_its_delay_in_ns)
+{
+    static stopwatch w;
+    w = (stopwatch){.report = troupe_client_addr(cl)};
+    troupe_addr a = spawn_stopwatch(&w);
+    // Several rounds: the due time falls at a different point of a
+    // millisecond each time, where a millisecond-grained clock would round.
+    for (int i = 0; i < 10; i++) {
+        TR_CK_OK(troupe_client_tell(cl, a, "go", "[I]", (int64_t)5));
+        troupe_msg *m = NULL;
+        TR_CK_OK(troupe_client_recv(cl, troupe_deadline_in(5000), &m));
+        ck_assert_str_eq(troupe_msg_tag(m), "fired");
+        int64_t elapsed = -1;
+        TR_CK_OK(troupe_msg_read(m, "[I]", &elapsed));
+        troupe_msg_destroy(&m);
+        ck_assert_int_ge(elapsed, 5000000);    // never early
+        ck_assert_int_lt(elapsed, 1000000000); // it fired (no speed check)
+    }
+}
+END_TEST
+
+START_TEST(request_deadline_never_ends_before_it)
+{
+    static tr_hold_state held; // holds every request: none is answered
+    static stopwatch w;
+    held = (tr_hold_state){0};
+    w = (stopwatch){.report = troupe_client_addr(cl),
+                    .silent = tr_spawn_hold(node, 0, &held)};
+    troupe_addr a = spawn_stopwatch(&w);
+    for (int i = 0; i < 10; i++) {
+        TR_CK_OK(troupe_client_tell(cl, a, "ask", "[I]", (int64_t)5));
+        troupe_msg *m = NULL;
+        TR_CK_OK(troupe_client_recv(cl, troupe_deadline_in(5000), &m));
+        ck_assert_str_eq(troupe_msg_tag(m), "ended");
+        int status = 0;
+        int64_t past = -1;
+        TR_CK_OK(troupe_msg_read(m, "[iI]", &status, &past));
+        troupe_msg_destroy(&m);
+        TR_CK_ERR(status, TROUPE_ETIMEDOUT);
+        ck_assert_int_ge(past, 0);    // troupe_now() had reached it
+        ck_assert_int_lt(past, 1000); // it ended (no speed check)
+    }
+}
+END_TEST
+
 Suite *make_suite(void);
 Suite *make_suite(void)
 {
@@ -161,6 +270,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, periodic_timer_keeps_its_period);
     tcase_add_test(tc, canceled_timer_never_fires);
     tcase_add_test(tc, timers_end_with_their_actor);
+    tcase_add_test(tc, timer_never_fires_before_its_delay_in_ns);
+    tcase_add_test(tc, request_deadline_never_ends_before_it);
     suite_add_tcase(s, tc);
     return s;
 }
