@@ -5,12 +5,14 @@
 // starts a node with the actor of the requested kind, and a bridge: an
 // isolated actor with a DEALER connected to the proxy's ipc endpoint. The
 // bridge says hello once the actor's init succeeded (or reports why it
-// failed), tells the parent it lives every half heartbeat from its own
-// thread (so a busy actor still counts as alive, a stopped process does not),
+// failed); the main thread meanwhile writes to a keepalive pipe every half
+// heartbeat (so a busy actor still counts as alive, a stopped process does
+// not),
 // hands the parent's tells and requests to the actor, and sends up what the
 // actor sends to names this node does not know ("$up" messages, see send.c).
 // When the actor ends, the bridge reports its reason ("$exit") and the process
 // exits: the parent's proxy ends with that reason.
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@ typedef struct bridge_ctl {
     const char *endpoint;
     pid_t ppid;
     int64_t hb_ms;
+    int alive_fd;  // keepalive pipe to the parent, or -1
     int budgeted;  // the actor's spec has a budget_ms of its own
     int exit_code; // written by the bridge before it ends
 } bridge_ctl;
@@ -127,21 +130,6 @@ static void s_retry(troupe_ctx *cx, bridge *b)
     s_read(cx, b, 256);
 }
 
-// Every half heartbeat, from this thread whatever the actor does: tell the
-// parent we live (unless the actor is stuck in a handler past its own
-// budget: then silence, and the parent replaces the process), and check
-// that the parent still does.
-static void s_tick(troupe_ctx *cx, bridge *b)
-{
-    if (getppid() != b->ctl->ppid) { // the parent is gone: so are we
-        s_stop_hosted(cx, b);
-        return;
-    }
-    if (!(b->ctl->budgeted && b->hosted.slot &&
-          tr_overrun_now(b->port->node, b->hosted)))
-        tr_link_control(&b->link, "$alive", NULL);
-}
-
 static void s_ready(tr_port *p, void *arg)
 {
     bridge *b = arg;
@@ -209,8 +197,6 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
     case TROUPE_MSG_TIMER:
         if (troupe_msg_is(msg, "$retry"))
             s_retry(cx, b);
-        else
-            s_tick(cx, b);
         return 0;
     case TROUPE_MSG_TELL:
     case TROUPE_MSG_REQUEST:
@@ -227,8 +213,6 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
             }
             b->hosted = (troupe_addr){0, slot, inc};
             troupe_monitor(cx, b->hosted, NULL);
-            int64_t every = b->ctl->hb_ms > 1 ? b->ctl->hb_ms / 2 : 500;
-            troupe_timer_start(cx, every, every, "$tick", NULL);
             tr_link_control(&b->link, "$hello", "{s:i}", "pid", (int)getpid());
         }
         return 0;
@@ -270,23 +254,41 @@ static int s_serve(const troupe_proc_kind *k, bridge_ctl *ctl)
     bs.fini = s_fini;
     bs.state_size = sizeof(bridge);
     bs.arg = ctl;
-    bs.placement = TROUPE_ISOLATED;
+    // On the loop of a shared actor: frames reach it with no thread hop.
+    bs.placement = TROUPE_SHARED;
+    bs.loop = TROUPE_LOOP(0);
     troupe_addr br, hosted = TROUPE_ADDR_NONE;
     int code = 1;
     if (troupe_client_new(n, &cl) != 0 ||
         troupe_node_spawn(n, &bs, troupe_deadline_in(5000), &br) != 0)
         goto out;
     n->uplink = br; // before the actor exists: it may send up at once
-    int rc =
-        troupe_node_spawn(n, &k->actor, troupe_deadline_in(60000), &hosted);
+    troupe_actor_spec as = k->actor;
+    if (as.placement == TROUPE_SHARED && as.loop == TROUPE_LOOP_AUTO)
+        as.loop = TROUPE_LOOP(0); // beside the bridge
+    int rc = troupe_node_spawn(n, &as, troupe_deadline_in(60000), &hosted);
     uint64_t ref;
     troupe_client_monitor(cl, br, &ref);
     troupe_client_tell(cl, br, "$go", "{s:i s:u s:u}", "rc", rc, "slot",
                        rc ? 0u : hosted.slot, "inc",
                        rc ? 0u : hosted.incarnation);
-    for (;;) { // until the bridge ends
+    // Until the bridge ends, every half heartbeat: tell the parent we live
+    // (from this thread, whatever the actor's loop does, unless the actor
+    // is stuck in a handler past its own budget: then silence, and the
+    // parent replaces the process), and check that the parent still does.
+    int64_t every = ctl->hb_ms > 1 ? ctl->hb_ms / 2 : 500;
+    bool stopping = false;
+    for (;;) {
+        if (!stopping && getppid() != ctl->ppid) { // orphaned: end
+            stopping = true;
+            if (rc == 0)
+                troupe_node_stop_actor(n, hosted, TROUPE_ESHUTDOWN);
+        }
+        if (ctl->alive_fd >= 0 &&
+            !(ctl->budgeted && rc == 0 && tr_overrun_now(n, hosted)))
+            (void)!write(ctl->alive_fd, "", 1);
         troupe_msg *m = NULL;
-        if (troupe_client_recv(cl, troupe_deadline_in(60000), &m) == 0) {
+        if (troupe_client_recv(cl, troupe_deadline_in(every), &m) == 0) {
             bool down = troupe_msg_kind_of(m) == TROUPE_MSG_DOWN &&
                         troupe_msg_ref(m) == ref;
             troupe_msg_destroy(&m);
@@ -315,15 +317,20 @@ TROUPE_API bool troupe_proc_child(const troupe_proc_kind *kinds, size_t nk,
     // If the thread that started us ends (the parent died), so do we; if
     // it already did, the parent is not who it was.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const char *alive = getenv(TR_PROC_ENV_ALIVE);
     bridge_ctl ctl = {.endpoint = strdup(ep),
                       .ppid = (pid_t)strtol(ppid, NULL, 10),
-                      .hb_ms = hb ? strtoll(hb, NULL, 10) : 0};
+                      .hb_ms = hb ? strtoll(hb, NULL, 10) : 0,
+                      .alive_fd = alive ? (int)strtol(alive, NULL, 10) : -1};
+    if (ctl.alive_fd >= 0) // not for our own children
+        fcntl(ctl.alive_fd, F_SETFD, FD_CLOEXEC);
     char *want = strdup(kind);
     // Our own children are not process actors unless started as such.
     unsetenv(TR_PROC_ENV_ENDPOINT);
     unsetenv(TR_PROC_ENV_KIND);
     unsetenv(TR_PROC_ENV_PPID);
     unsetenv(TR_PROC_ENV_HB);
+    unsetenv(TR_PROC_ENV_ALIVE);
     if (ctl.endpoint && want && getppid() == ctl.ppid) {
         for (size_t i = 0; kinds && i < nk; i++)
             if (kinds[i].kind && !strcmp(kinds[i].kind, want)) {
@@ -334,6 +341,8 @@ TROUPE_API bool troupe_proc_child(const troupe_proc_kind *kinds, size_t nk,
     }
     free((char *)ctl.endpoint);
     free(want);
+    if (ctl.alive_fd >= 0)
+        close(ctl.alive_fd);
     if (exit_code)
         *exit_code = code;
     return true;

@@ -20,6 +20,10 @@
 #define TR_PROC_ENV_KIND "TROUPE_PROC_KIND"         // which actor to serve
 #define TR_PROC_ENV_PPID "TROUPE_PROC_PPID"         // the parent's pid
 #define TR_PROC_ENV_HB "TROUPE_PROC_HB"             // heartbeat, ms
+#define TR_PROC_ENV_ALIVE "TROUPE_PROC_ALIVE_FD"    // keepalive pipe
+
+// The fd of the keepalive pipe's write end in the child.
+#define TR_PROC_ALIVE_FD 3
 
 // Exit status of a child whose actor ended abnormally: the reason itself
 // went to the parent in a "$exit" frame just before.
@@ -45,6 +49,10 @@ typedef struct tr_child {
 // *c, TROUPE_ENOENT (no such program), TROUPE_ENOMEM, TROUPE_ESYS.
 int tr_child_spawn(const char *program, const char *const *args,
                    const char *const *env, tr_child *c);
+
+// The same, and give the child fd as its fd `as` (-1: nothing).
+int tr_child_spawn_fd(const char *program, const char *const *args,
+                      const char *const *env, int fd, int as, tr_child *c);
 
 // Send sig through the pidfd. 0, or TROUPE_EDEAD if it exited already.
 int tr_child_signal(tr_child *c, int sig);

@@ -10,6 +10,7 @@
 // restart in place, whose init starts a fresh child, while the messages
 // queued for it wait in its mailbox. Its fini stops the child: "$stop",
 // then SIGTERM, then SIGKILL.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,14 +32,15 @@ typedef struct proc_state {
     proc_conf *conf;
     tr_port *port;
     tr_link link;
-    void *sock;         // DEALER bound to endpoint
-    char endpoint[256]; // ipc://<runtime dir>/<slot>.<incarnation>.<run>
-    tr_child child;     // the process
-    int reported;       // the child said why it ends ("$exit")
-    int report;         // ...and that was its reason
-    uint64_t hb_timer;  // heartbeat timer id
-    int refusing;       // zmq refused a frame while the child still lived
-    troupe_addr self;   // the proxy
+    void *sock;           // DEALER bound to endpoint
+    char endpoint[256];   // ipc://<runtime dir>/<slot>.<incarnation>.<run>
+    tr_child child;       // the process
+    int reported;         // the child said why it ends ("$exit")
+    int report;           // ...and that was its reason
+    uint64_t hb_timer;    // heartbeat timer id
+    troupe_addr self;     // the proxy
+    int alive_fd;         // read end of the child's keepalive pipe, or -1
+    uint64_t alive_watch; // its fd watch
 } proc_state;
 
 static _Atomic uint64_t s_runs; // makes each run's endpoint unique
@@ -243,20 +245,22 @@ static void s_ready(tr_port *p, void *arg)
 }
 
 // The link's question when zmq refuses a frame: has the child exited?
+// (Its socket closes a moment before its pidfd turns readable: a refusal
+// in that moment goes to s_wait_writable, which sees the pidfd turn.)
 static int s_peer_gone(void *arg)
 {
     proc_state *st = arg;
-    if (st->child.reaped)
-        return 1;
-    // zmq refuses when the pipe to the child is full (a stopped child) or
-    // gone: the child's socket is closed as it exits, a moment (its other
-    // threads ending, its memory unmapped) before its pidfd turns readable.
-    // Wait that moment out, once per run; a child still alive then is
-    // refused at once from then on (the heartbeats deal with it).
     struct pollfd pfd = {.fd = st->child.pidfd, .events = POLLIN};
-    int gone = poll(&pfd, 1, st->refusing ? 0 : 100) == 1;
-    st->refusing = !gone;
-    return gone;
+    return st->child.reaped || poll(&pfd, 1, 0) == 1;
+}
+
+// Read the keepalive pipe dry: the child's main thread writes a byte to it
+// every half heartbeat, whatever its actor's loop is doing.
+static void s_heard_alive(proc_state *st)
+{
+    char buf[64];
+    while (read(st->alive_fd, buf, sizeof buf) > 0)
+        st->link.last_heard = troupe_now();
 }
 
 // Has the child been silent for two heartbeats? Then kill it: it ends
@@ -288,11 +292,14 @@ static int s_wait_writable(void *arg)
     troupe_ctx *cx = &st->port->cx;
     troupe_ctx saved = *cx;
     for (;;) {
-        zmq_pollitem_t it[2] = {
+        zmq_pollitem_t it[3] = {
             {.socket = st->sock, .events = ZMQ_POLLIN | ZMQ_POLLOUT},
-            {.socket = NULL, .fd = st->child.pidfd, .events = ZMQ_POLLIN}};
-        if (zmq_poll(it, 2, 50) < 0 && zmq_errno() != EINTR)
+            {.socket = NULL, .fd = st->child.pidfd, .events = ZMQ_POLLIN},
+            {.socket = NULL, .fd = st->alive_fd, .events = ZMQ_POLLIN}};
+        if (zmq_poll(it, 3, 50) < 0 && zmq_errno() != EINTR)
             return TROUPE_ESYS;
+        if (it[2].revents)
+            s_heard_alive(st);
         if (it[0].revents & ZMQ_POLLIN) {
             s_drain(cx, st, 64);
             *cx = saved;
@@ -337,14 +344,22 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
     st->link.peer_gone = s_peer_gone;
     st->link.wait_writable = s_wait_writable;
     st->link.peer_arg = st;
-    char e_ep[300], e_kind[300], e_ppid[64], e_hb[64];
+    char e_ep[300], e_kind[300], e_ppid[64], e_hb[64], e_alive[64];
     snprintf(e_ep, sizeof e_ep, "%s=%s", TR_PROC_ENV_ENDPOINT, st->endpoint);
     snprintf(e_kind, sizeof e_kind, "%s=%s", TR_PROC_ENV_KIND, ps->kind);
     snprintf(e_ppid, sizeof e_ppid, "%s=%ld", TR_PROC_ENV_PPID, (long)getpid());
     snprintf(e_hb, sizeof e_hb, "%s=%lld", TR_PROC_ENV_HB,
              (long long)ps->heartbeat_ms);
-    const char *env[] = {e_ep, e_kind, e_ppid, e_hb, NULL};
-    rc = tr_child_spawn(ps->program, ps->argv, env, &st->child);
+    snprintf(e_alive, sizeof e_alive, "%s=%d", TR_PROC_ENV_ALIVE,
+             TR_PROC_ALIVE_FD);
+    const char *env[] = {e_ep, e_kind, e_ppid, e_hb, e_alive, NULL};
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0)
+        return TROUPE_ESYS;
+    st->alive_fd = pipefd[0];
+    rc = tr_child_spawn_fd(ps->program, ps->argv, env, pipefd[1],
+                           TR_PROC_ALIVE_FD, &st->child);
+    close(pipefd[1]); // the child has it: EOF once it is gone
     if (rc) {
         tr_logf(&n->log, TROUPE_LOG_ERROR, "process actor %s: spawn of %s: %s",
                 ps->kind, ps->program ? ps->program : "/proc/self/exe",
@@ -397,6 +412,7 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     st->port = cx->port;
     st->self = cx->actor->addr;
     st->child = (tr_child){.pid = 0, .pidfd = -1};
+    st->alive_fd = -1;
     int rc = s_start_child(cx, st);
     if (rc == 0) {
         cx->port->watch_arg = st;
@@ -405,6 +421,9 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
         rc = troupe_io_watch(cx, st->child.pidfd, TROUPE_IO_READ, "$pidfd",
                              NULL);
     }
+    if (rc == 0)
+        rc = troupe_io_watch(cx, st->alive_fd, TROUPE_IO_READ, "$alive",
+                             &st->alive_watch);
     int64_t hb = st->conf->spec->heartbeat_ms;
     if (rc == 0 && hb > 0)
         rc = troupe_timer_start(cx, hb, hb, "$hb", &st->hb_timer);
@@ -414,6 +433,8 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
         s_forget_child(st);
         s_close_sock(st);
         tr_link_fini(&st->link);
+        if (st->alive_fd >= 0)
+            close(st->alive_fd);
         return rc < 0 ? rc : TROUPE_ESYS;
     }
     return 0;
@@ -438,10 +459,14 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
     proc_state *st = state;
     switch (msg->kind) {
     case TROUPE_MSG_IO:
+        if (msg->ref == st->alive_watch) {
+            s_heard_alive(st);
+            return 0;
+        }
         return st->child.reaped ? 0 : s_child_gone(cx, st);
     case TROUPE_MSG_TIMER:
-        // The child sends a keepalive every half heartbeat, from the
-        // bridge's own thread: silence means stopped or wedged.
+        // The child's main thread writes to the keepalive pipe every half
+        // heartbeat: silence means stopped or wedged.
         if (msg->ref == st->hb_timer && !st->child.reaped) {
             s_drain(cx, st, 256); // a busy loop may not have looked yet
             if (s_silent_kill(st)) {
@@ -502,6 +527,9 @@ static void s_fini(void *state, int reason)
     s_forget_child(st);
     s_close_sock(st);
     tr_link_fini(&st->link);
+    if (st->alive_fd >= 0)
+        close(st->alive_fd);
+    st->alive_fd = -1;
 }
 
 int tr_proc_proxy_spec(const troupe_actor_spec *spec, troupe_actor_spec *out,

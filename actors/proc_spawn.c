@@ -46,6 +46,12 @@ static int s_pidfd_open(pid_t pid)
 int tr_child_spawn(const char *program, const char *const *args,
                    const char *const *env, tr_child *c)
 {
+    return tr_child_spawn_fd(program, args, env, -1, -1, c);
+}
+
+int tr_child_spawn_fd(const char *program, const char *const *args,
+                      const char *const *env, int fd, int as, tr_child *c)
+{
     *c = (tr_child){.pid = 0, .pidfd = -1};
     const char *path = program ? program : "/proc/self/exe";
     size_t na = 0, ne = 0, nenv = 0;
@@ -88,8 +94,15 @@ int tr_child_spawn(const char *program, const char *const *args,
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr,
                              POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // fd becomes the child's `as`, without FD_CLOEXEC (dup2 clears it; for
+    // fd == as glibc's adddup2 clears it too).
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, fd, as);
     pid_t pid;
-    int err = posix_spawn(&pid, path, NULL, &attr, argv, envp);
+    int err = posix_spawn(&pid, path, &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     free(argv);
     free(envp);
@@ -97,14 +110,14 @@ int tr_child_spawn(const char *program, const char *const *args,
         return err == ENOENT || err == EACCES ? TROUPE_ENOENT : TROUPE_ESYS;
     // Nobody else reaps it (unless SIGCHLD is ignored, see processes.md),
     // so until it is waited for, this PID is still the child's.
-    int fd = s_pidfd_open(pid);
-    if (fd < 0) {
+    int pfd = s_pidfd_open(pid);
+    if (pfd < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         return TROUPE_ESYS;
     }
     c->pid = pid;
-    c->pidfd = fd;
+    c->pidfd = pfd;
     return 0;
 }
 

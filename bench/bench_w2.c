@@ -291,20 +291,16 @@ int bench_w2_remote_child(const char *ep, long n)
 
 // process-ipc: the receiver is a process actor (kind BENCH_KIND_W2, this
 // program as its child). A sender actor on loop 0 streams to it in chunks
-// of S_CHUNK tells, as same-loop does, under a window: it may be
-// S_PWINDOW messages ahead of what the child has confirmed, and after
-// every S_PSYNC messages it requests "sync", which the child answers after
-// every earlier tell (one link, FIFO) with its count, opening the window
-// further. The window is needed: the link to a child has no backpressure
-// of its own (the proxy hands every tell to zmq at once and drops what zmq
-// refuses past its high-water mark, and a child that is seconds behind
-// answers the heartbeat late and is killed as silent; see the README), so
-// a stream must bound what is in flight itself. The end of the run is the
-// answer to a final "result" request, timed from the sender's "go". The
-// child's receiver has its bound lifted: what its bridge hands it is never
-// refused.
-#define S_PWINDOW 8192
-#define S_PSYNC 1024
+// of S_CHUNK tells, as same-loop does, retrying what is refused with
+// TROUPE_EFULL on the next "continue". The link has backpressure of its
+// own (docs/processes.md): a child behind stops reading, its proxy waits,
+// the proxy's mailbox fills and the sender hears TROUPE_EFULL. So there is
+// no window: S_PWINDOW and S_PSYNC are set past any run, and the "sync"
+// requests (which confirm the child's count so far) are kept only for
+// runs that want them. The end of the run is the answer to a final
+// "result" request, timed from the sender's "go".
+#define S_PWINDOW (1L << 40)
+#define S_PSYNC (1L << 40)
 
 typedef struct w2_psender {
     troupe_addr to;      // the process actor
@@ -353,7 +349,6 @@ troupe_actor_spec bench_w2_proc_actor(void)
     troupe_actor_spec s = troupe_actor_spec_default();
     s.handler = s_precv;
     s.state_size = sizeof(w2_precv);
-    s.mailbox_bound = 0x7fffffff;
     return s;
 }
 
