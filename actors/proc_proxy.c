@@ -20,6 +20,7 @@
 
 #include "msg_internal.h"
 #include "proc_internal.h"
+#include "restart.h"
 #include "zsock.h"
 
 // What a proxy keeps across its restarts (its spawn's arg).
@@ -413,6 +414,7 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     st->self = cx->actor->addr;
     st->child = (tr_child){.pid = 0, .pidfd = -1};
     st->alive_fd = -1;
+    tr_trap_stop(cx); // stops arrive as messages: see s_handler
     int rc = s_start_child(cx, st);
     if (rc == 0) {
         cx->port->watch_arg = st;
@@ -454,6 +456,8 @@ static int s_child_gone(troupe_ctx *cx, proc_state *st)
     return troupe_exit(cx, reason);
 }
 
+static void s_stop_child(proc_state *st, int reason);
+
 static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
 {
     proc_state *st = state;
@@ -491,39 +495,57 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
                     troupe_errname(rc));
         return 0;
     }
+    case TROUPE_MSG_EXIT:
+        // A stop (stops are trapped, see s_init): the child goes first, so
+        // that whoever watches this actor hears of its end only once the
+        // process is gone (a supervisor's shutdown order and timeout hold).
+        if (troupe_msg_is(msg, "stop")) {
+            s_stop_child(st, troupe_msg_code(msg));
+            s_forget_child(st);
+            return troupe_exit(cx, troupe_msg_code(msg));
+        }
+        return 0;
     default:
-        return 0; // down, exit: not the child's business
+        return 0; // down: not the child's business
     }
+}
+
+// Stop the child: "$stop", SIGTERM at half of shutdown_ms, SIGKILL at
+// shutdown_ms (at once for a kill, or if the proxy was abandoned: its
+// supervisor's own shutdown timeout ran out first), and reap it.
+static void s_stop_child(proc_state *st, int reason)
+{
+    tr_port *p = st->port;
+    if (st->child.pidfd < 0 || st->child.reaped)
+        return;
+    int64_t ms = st->conf->spec->shutdown_ms;
+    int r;
+    if (reason == TROUPE_EKILLED || ms <= 0 || atomic_load(&p->abandoned)) {
+        tr_child_signal(&st->child, SIGKILL);
+    } else {
+        st->link.wait_writable = NULL; // no waiting behind a full pipe here
+        tr_link_control(&st->link, "$stop", NULL);
+        int64_t t0 = troupe_now(), half = ms / 2 > 0 ? ms / 2 : 1;
+        int term = 0;
+        while (tr_child_reap(&st->child, 10, &r) == 0) {
+            int64_t t = troupe_now() - t0;
+            if (atomic_load(&p->abandoned) || t >= ms) {
+                tr_child_signal(&st->child, SIGKILL);
+                break;
+            }
+            if (!term && t >= half) {
+                tr_child_signal(&st->child, SIGTERM);
+                term = 1;
+            }
+        }
+    }
+    tr_child_reap(&st->child, -1, &r);
 }
 
 static void s_fini(void *state, int reason)
 {
     proc_state *st = state;
-    tr_port *p = st->port;
-    if (st->child.pidfd >= 0 && !st->child.reaped) {
-        int64_t ms = st->conf->spec->shutdown_ms;
-        int r;
-        if (reason == TROUPE_EKILLED || ms <= 0 || atomic_load(&p->abandoned)) {
-            tr_child_signal(&st->child, SIGKILL);
-        } else {
-            st->link.wait_writable = NULL; // no callbacks in fini
-            tr_link_control(&st->link, "$stop", NULL);
-            int64_t t0 = troupe_now(), half = ms / 2 > 0 ? ms / 2 : 1;
-            int term = 0;
-            while (tr_child_reap(&st->child, 10, &r) == 0) {
-                int64_t t = troupe_now() - t0;
-                if (atomic_load(&p->abandoned) || t >= ms) {
-                    tr_child_signal(&st->child, SIGKILL);
-                    break;
-                }
-                if (!term && t >= half) {
-                    tr_child_signal(&st->child, SIGTERM);
-                    term = 1;
-                }
-            }
-        }
-        tr_child_reap(&st->child, -1, &r);
-    }
+    s_stop_child(st, reason); // when it ended otherwise than by a stop
     s_forget_child(st);
     s_close_sock(st);
     tr_link_fini(&st->link);

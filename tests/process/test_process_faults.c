@@ -360,11 +360,55 @@ START_TEST(child_ignoring_its_stop_is_killed_at_shutdown_ms)
     int64_t t0 = troupe_now();
     TR_CK_OK(troupe_node_stop_actor(node, w, TROUPE_ESHUTDOWN));
     ck_assert_int_eq(pt_down(cl, w), TROUPE_ESHUTDOWN);
-    ck_assert_msg(pt_wait_exit(pid, pt_ms(5000)),
-                  "the stubborn child %d still runs", pid);
+    // The proxy stops its child before it ends: its down message comes
+    // once the process is gone (reaped), not before.
+    ck_assert_msg(pt_gone(pid), "down before the stubborn child %d ended", pid);
     // Neither "$stop" nor SIGTERM (at half) ended it: SIGKILL did, at
     // shutdown_ms.
     ck_assert_int_ge(troupe_now() - t0, ps.shutdown_ms);
+}
+END_TEST
+
+START_TEST(supervisor_stops_process_children_in_reverse_order)
+{
+    // Two children that ignore their stop: each takes shutdown_ms to be
+    // killed, and the supervisor asks the first only once the second is
+    // gone, as OTP stops children in reverse start order.
+    troupe_proc_spec ps[2];
+    troupe_child_spec kids[2];
+    const char *ids[2] = {"a", "b"};
+    for (int i = 0; i < 2; i++) {
+        ps[i] = pt_proc("stubborn");
+        ps[i].shutdown_ms = 300;
+        troupe_child_spec_init(&kids[i]);
+        kids[i].id = ids[i];
+        kids[i].actor = pt_actor(&ps[i], ids[i]);
+        kids[i].start_timeout_ms = pt_ms(6000);
+    }
+    troupe_sup_spec s;
+    troupe_sup_spec_init(&s);
+    s.children = kids;
+    s.n_children = 2;
+    troupe_addr sup;
+    TR_CK_OK(
+        troupe_node_sup_start(node, &s, troupe_deadline_in(pt_ms(8000)), &sup));
+    int pid[2];
+    for (int i = 0; i < 2; i++) {
+        troupe_msg *r = NULL;
+        TR_CK_OK(troupe_call_name(cl, ids[i], "block",
+                                  troupe_deadline_in(pt_ms(5000)), &r, NULL));
+        TR_CK_OK(troupe_msg_read(r, "i", &pid[i]));
+        troupe_msg_destroy(&r);
+    }
+    TR_CK_OK(troupe_client_monitor(cl, sup, NULL));
+    TR_CK_OK(troupe_node_stop_actor(node, sup, TROUPE_ESHUTDOWN));
+    ck_assert_msg(pt_wait_exit(pid[1], pt_ms(5000)), "b (%d) still runs",
+                  pid[1]);
+    // b went first; a is asked to stop only now, and needs shutdown_ms.
+    ck_assert_msg(!pt_gone(pid[0]), "a (%d) ended before b was gone", pid[0]);
+    pt_down(cl, sup);
+    ck_assert_msg(pt_gone(pid[0]), "the supervisor ended before a (%d)",
+                  pid[0]);
 }
 END_TEST
 
@@ -520,6 +564,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, start_that_hangs_times_out_and_leaves_no_process);
     tcase_add_test(tc, child_ignoring_its_stop_is_killed_at_shutdown_ms);
     tcase_add_test(tc, node_stop_kills_a_child_ignoring_its_stop);
+    tcase_add_test(tc, supervisor_stops_process_children_in_reverse_order);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("orphans");
