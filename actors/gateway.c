@@ -52,18 +52,9 @@ static void s_send_frame(gw_state *gw, const unsigned char *id, size_t id_len,
 static void s_answer(gw_state *gw, const gw_call *c, int status,
                      const troupe_msg *reply, troupe_addr from)
 {
-    tr_env e = {0};
-    e.kind = status == 0 ? TROUPE_MSG_REPLY : TROUPE_MSG_ERROR;
-    e.to = c->remote;
-    e.from = from;
-    e.corr = c->remote_corr;
-    e.ttl_ms = -1;
-    e.code = status;
-    e.tag = "";
-    if (reply) {
-        e.body = reply->body;
-        e.body_len = reply->body_len;
-    }
+    tr_env e =
+        tr_wire_answer(status, c->remote_corr, c->remote, from,
+                       reply ? reply->body : NULL, reply ? reply->body_len : 0);
     s_send_frame(gw, c->id, c->id_len, &e);
 }
 
@@ -153,10 +144,7 @@ static void s_frame(tr_port *p, gw_state *gw, const unsigned char *id,
 static void s_ready(tr_port *p, void *arg)
 {
     gw_state *gw = arg;
-    p->cx.port = p;
-    p->cx.actor = gw->self;
-    p->cx.msg = NULL;
-    p->cx.no_send = 0;
+    tr_port_ctx_for(p, gw->self);
     for (int i = 0; i < 256; i++) {
         zmq_msg_t id, fr;
         zmq_msg_init(&id);

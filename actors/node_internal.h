@@ -296,6 +296,17 @@ static inline int tr_ctx_check(const troupe_ctx *cx)
                : 0;
 }
 
+// The ctx for a callback of actor a that the port runs outside of any
+// message (a watched socket's ready callback): a's, with no message.
+static inline troupe_ctx *tr_port_ctx_for(tr_port *p, tr_actor *a)
+{
+    p->cx.port = p;
+    p->cx.actor = a;
+    p->cx.msg = NULL;
+    p->cx.no_send = 0;
+    return &p->cx;
+}
+
 // The port whose thread is running now, or NULL on a foreign thread.
 tr_port *tr_port_current(void);
 

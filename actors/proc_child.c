@@ -133,11 +133,7 @@ static void s_retry(troupe_ctx *cx, bridge *b)
 static void s_ready(tr_port *p, void *arg)
 {
     bridge *b = arg;
-    p->cx.port = p;
-    p->cx.actor = b->link.self;
-    p->cx.msg = NULL;
-    p->cx.no_send = 0;
-    s_read(&p->cx, b, 256);
+    s_read(tr_port_ctx_for(p, b->link.self), b, 256);
 }
 
 static int s_init(troupe_ctx *cx, void *state, void *arg)

@@ -216,18 +216,10 @@ void tr_link_answered(tr_link *l, troupe_ctx *cx, const tr_env *env)
 void tr_link_answer(tr_link *l, uint64_t corr, int status,
                     const troupe_msg *reply)
 {
-    tr_env e = {0};
-    e.kind = status == 0 ? TROUPE_MSG_REPLY : TROUPE_MSG_ERROR;
-    e.to = l->self->addr; // the far end knows whom by corr
-    e.from = l->self->addr;
-    e.corr = corr;
-    e.ttl_ms = -1;
-    e.code = status;
-    e.tag = "";
-    if (reply) {
-        e.body = reply->body;
-        e.body_len = reply->body_len;
-    }
+    // The far end knows whom by corr.
+    tr_env e =
+        tr_wire_answer(status, corr, l->self->addr, l->self->addr,
+                       reply ? reply->body : NULL, reply ? reply->body_len : 0);
     s_send(l, &e);
 }
 

@@ -238,11 +238,7 @@ static void s_drain(troupe_ctx *cx, proc_state *st, int max)
 static void s_ready(tr_port *p, void *arg)
 {
     proc_state *st = arg;
-    p->cx.port = p;
-    p->cx.actor = st->link.self;
-    p->cx.msg = NULL;
-    p->cx.no_send = 0;
-    s_drain(&p->cx, st, 256);
+    s_drain(tr_port_ctx_for(p, st->link.self), st, 256);
 }
 
 // The link's question when zmq refuses a frame: has the child exited?

@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "troupe/common.h"
+#include "troupe/msg.h"
 
 #define TR_WIRE_VERSION 1
 
@@ -32,6 +33,25 @@ typedef struct tr_env {
     const uint8_t *body; // one msgpack object (body_len bytes), or none
     size_t body_len;
 } tr_env;
+
+// The envelope of an answer to request corr: a reply (status 0, with body
+// if body_len) or an error with code status.
+static inline tr_env tr_wire_answer(int status, uint64_t corr, troupe_addr to,
+                                    troupe_addr from, const uint8_t *body,
+                                    size_t body_len)
+{
+    tr_env e = {0};
+    e.kind = status == 0 ? TROUPE_MSG_REPLY : TROUPE_MSG_ERROR;
+    e.to = to;
+    e.from = from;
+    e.corr = corr;
+    e.ttl_ms = -1;
+    e.code = status;
+    e.tag = "";
+    e.body = body_len ? body : NULL;
+    e.body_len = body_len;
+    return e;
+}
 
 // Append the frame for env to out. Returns 0, TROUPE_ENOMEM, TROUPE_EINVAL
 // (whatever tr_wire_decode() would refuse: kind outside 1..8, no name and a
