@@ -551,6 +551,13 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, TR_TCASE_TIMEOUT);
     tcase_add_checked_fixture(tc, pt_env_setup, pt_env_teardown);
     tcase_add_test(tc, runtime_dir_open_to_others_is_refused);
+    suite_add_tcase(s, tc);
+
+    // 64 process starts: a second or more each under a sanitizer, on a
+    // machine that runs other suites beside it.
+    tc = tcase_create("many children");
+    tcase_set_timeout(tc, 6 * TR_TCASE_TIMEOUT);
+    tcase_add_checked_fixture(tc, pt_env_setup, pt_env_teardown);
     tcase_add_test(tc, sixty_four_children_leave_no_fd_behind);
     suite_add_tcase(s, tc);
 
