@@ -291,8 +291,10 @@ int bench_w2_remote_child(const char *ep, long n)
 
 // process-ipc: the receiver is a process actor (kind BENCH_KIND_W2, this
 // program as its child). A sender actor on loop 0 streams to it in chunks
-// of S_CHUNK tells, as same-loop does, retrying what is refused with
-// TROUPE_EFULL on the next "continue". The link has backpressure of its
+// of S_CHUNK tells, as same-loop does; what is refused with TROUPE_EFULL
+// is retried 1 ms later (a timer, not a spin: the proxy's mailbox then
+// holds tens of ms of work, and a spinning sender would take the CPU the
+// proxy and the child need on two cores). The link has backpressure of its
 // own (docs/processes.md): a child behind stops reading, its proxy waits,
 // the proxy's mailbox fills and the sender hears TROUPE_EFULL. So there is
 // no window: S_PWINDOW and S_PSYNC are set past any run, and the "sync"
@@ -412,7 +414,11 @@ static int s_ppump(troupe_ctx *cx, w2_psender *s)
         return troupe_request(cx, s->to, "result", troupe_deadline_in(120000),
                               s_on_result, NULL, NULL, NULL);
     }
-    if (s->next < limit || rc == TROUPE_EFULL) { // more now
+    if (rc == TROUPE_EFULL) { // the proxy is a mailbox behind: let it be
+        s->cont = 1;          // (the child drains it in tens of ms)
+        return troupe_timer_start(cx, 1, 0, "continue", NULL);
+    }
+    if (s->next < limit) { // more now
         s->cont = 1;
         return troupe_tell(cx, troupe_self(cx), "continue", NULL);
     }
