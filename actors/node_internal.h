@@ -230,6 +230,10 @@ struct tr_port {
     void *watch_sock;
     void (*watch_ready)(tr_port *p, void *arg);
     void *watch_arg;
+    // Called at the end of each turn, after the port's own batches left
+    // (the process proxy sends its link's batch then). NULL: none.
+    void (*turn_end)(tr_port *p, void *arg);
+    void *turn_end_arg;
     tr_counters ctr; // this port's counters
     // What the watchdog (watchdog.c) sees of the budgeted handler running
     // now: written by the port's thread, read by the watchdog's.

@@ -212,6 +212,7 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
     p->quit_waiter = NULL;
     p->local_head = p->local_tail = NULL;
     p->watch_sock = NULL;
+    p->turn_end = NULL;
     p->next_corr = 0;
     p->next_id = 0;
     tr_timers_init(&p->timers);
@@ -621,6 +622,8 @@ static void *s_port_main(void *arg)
             break;
         }
         tr_port_flush(p); // what this turn sent leaves now, in batches
+        if (p->turn_end)
+            p->turn_end(p, p->turn_end_arg);
         if (p->quit)
             break;
         if (timeout == 0 && p->since_inbox < TR_INBOX_EVERY &&

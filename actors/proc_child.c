@@ -46,8 +46,7 @@ typedef struct bridge {
     // Backpressure: a tell for the actor whose mailbox was full, kept
     // while the bridge stops reading the link (and tried again each ms).
     int holding;
-    zmq_msg_t held;
-    tr_env held_env;
+    tr_env held_env; // borrows from the link's frame
 } bridge;
 
 static void s_report_exit(troupe_ctx *cx, bridge *b, int reason)
@@ -95,15 +94,14 @@ static int s_frame(troupe_ctx *cx, bridge *b, const tr_env *env)
 // parent's proxy waits), and a timer tries again.
 static void s_read(troupe_ctx *cx, bridge *b, int max)
 {
-    for (int i = 0; i < max && !b->holding; i++) {
-        zmq_msg_t fr;
+    for (int i = 0; (i < max || tr_link_pending(&b->link)) && !b->holding;
+         i++) {
         tr_env env;
-        int rc = tr_link_recv(&b->link, &fr, &env);
+        int rc = tr_link_recv(&b->link, &env);
         if (rc == 0)
             return;
         if (rc == 1 && s_frame(cx, b, &env) == TROUPE_EAGAIN) {
-            b->held = fr; // env borrows from it
-            b->held_env = env;
+            b->held_env = env; // borrows from the link's frame, kept
             b->holding = 1;
             b->port->watch_sock = NULL;
             troupe_timer_start(cx, 1, 0, "$retry", NULL);
@@ -111,7 +109,6 @@ static void s_read(troupe_ctx *cx, bridge *b, int max)
         }
         if (rc != 1)
             TR_BUMP(b->port->ctr.malformed);
-        zmq_msg_close(&fr);
     }
 }
 
@@ -124,7 +121,6 @@ static void s_retry(troupe_ctx *cx, bridge *b)
         troupe_timer_start(cx, 1, 0, "$retry", NULL);
         return;
     }
-    zmq_msg_close(&b->held);
     b->holding = 0;
     b->port->watch_sock = b->sock;
     s_read(cx, b, 256);
@@ -224,9 +220,7 @@ static void s_fini(void *state, int reason)
     if (!b->sock)
         return;
     b->port->watch_sock = NULL;
-    if (b->holding) // the actor is gone: so is what it did not take
-        zmq_msg_close(&b->held);
-    b->holding = 0;
+    b->holding = 0; // the actor is gone: so is what it did not take
     tr_link_fini(&b->link);
     tr_sock_close(&b->port->node->zctx, &b->sock); // lingers: "$exit" leaves
 }

@@ -92,7 +92,16 @@ typedef struct tr_link {
     tr_buf out;          // frame being encoded
     tr_link_call *calls; // requests forwarded, waiting for their answer
     uint32_t n_calls, cap_calls, free_head;
-    int64_t last_heard;     // troupe_now() at the last frame received
+    int64_t last_heard; // troupe_now() at the last frame received
+    // Frames carry one or more envelopes, each after its length (4 bytes,
+    // little-endian). With batching on, what this end sends waits in
+    // `batch` until tr_link_flush (the end of its port's turn) or until
+    // the batch is large; otherwise each send leaves at once.
+    int batching;
+    tr_buf batch;
+    zmq_msg_t in;           // the frame being read
+    int in_live;            // `in` holds a frame
+    size_t in_off;          // next envelope's offset in it
     uint64_t sent, refused; // frames out, frames zmq refused (full)
     // Asked when zmq refuses a frame: is the far end gone (then the
     // refusal is TROUPE_EDEAD, not TROUPE_EFULL)? NULL: never.
@@ -121,10 +130,21 @@ int tr_link_forward(tr_link *l, troupe_ctx *cx, const troupe_msg *msg,
 // (NULL: none). 0 or an error code.
 int tr_link_control(tr_link *l, const char *tag, const char *fmt, ...);
 
-// Receive one frame without waiting: 1 and *env (borrowing from *frame,
-// which the caller closes), 0 if none, or TROUPE_EBADMSG... for a frame
-// refused (counted as malformed by the caller).
-int tr_link_recv(tr_link *l, zmq_msg_t *frame, tr_env *env);
+// Receive one envelope without waiting: 1 and *env (borrowing from the
+// link until the next tr_link_recv or tr_link_fini), 0 if none, or
+// TROUPE_EBADMSG... for one refused (counted as malformed by the caller;
+// the rest of a frame whose framing is broken is dropped).
+int tr_link_recv(tr_link *l, tr_env *env);
+
+// Send what batching held back. 0 or the send's error.
+int tr_link_flush(tr_link *l);
+
+// Does the frame being read hold envelopes not read yet? (zmq's socket may
+// then have nothing left to wake a poll: read on before waiting.)
+static inline bool tr_link_pending(tr_link *l)
+{
+    return l->in_live && l->in_off < zmq_msg_size(&l->in);
+}
 
 // An answer (reply or error frame) to a request this end forwarded: give
 // the deferred reply. Unknown or late ones are dropped.

@@ -24,6 +24,7 @@ void tr_link_init(tr_link *l, void *sock, tr_actor *self, const tr_limits *lim)
     l->limits = lim;
     l->last_heard = troupe_now();
     tr_buf_init(&l->out);
+    tr_buf_init(&l->batch);
 }
 
 void tr_link_fini(tr_link *l)
@@ -32,23 +33,32 @@ void tr_link_fini(tr_link *l)
     // answers them TROUPE_EDEAD and frees them when it ends.
     free(l->calls);
     tr_buf_fini(&l->out);
+    tr_buf_fini(&l->batch);
+    if (l->in_live)
+        zmq_msg_close(&l->in);
+    l->in_live = 0;
     l->calls = NULL;
     l->n_calls = l->cap_calls = l->free_head = 0;
 }
 
-// Send what is in l->out. On a full pipe, wait_writable (if any) decides;
-// the frame is copied first, since what runs meanwhile may encode others.
-static int s_send_out(tr_link *l)
+// Send the batch as one frame. On a full pipe, wait_writable (if any)
+// decides; the frame is handed to zmq (copied) and the batch emptied first,
+// since what runs meanwhile may send more.
+static int s_send_batch(tr_link *l)
 {
-    if (zmq_send(l->sock, l->out.data, l->out.len, ZMQ_DONTWAIT) >= 0) {
+    if (!l->batch.len)
+        return 0;
+    if (zmq_send(l->sock, l->batch.data, l->batch.len, ZMQ_DONTWAIT) >= 0) {
+        l->batch.len = 0;
         l->sent++;
         return 0;
     }
     if (zmq_errno() == EAGAIN && l->wait_writable && !l->waiting &&
         !(l->peer_gone && l->peer_gone(l->peer_arg))) {
         zmq_msg_t fr;
-        if (zmq_msg_init_size(&fr, l->out.len) == 0) {
-            memcpy(zmq_msg_data(&fr), l->out.data, l->out.len);
+        if (zmq_msg_init_size(&fr, l->batch.len) == 0) {
+            memcpy(zmq_msg_data(&fr), l->batch.data, l->batch.len);
+            l->batch.len = 0;
             int rc;
             l->waiting = 1; // what runs meanwhile does not wait in turn
             while ((rc = l->wait_writable(l->peer_arg)) == 0) {
@@ -66,17 +76,40 @@ static int s_send_out(tr_link *l)
             return rc ? rc : TROUPE_EDEAD;
         }
     }
+    int err = zmq_errno();
+    l->batch.len = 0;
     l->refused++;
-    if (zmq_errno() != EAGAIN || (l->peer_gone && l->peer_gone(l->peer_arg)))
+    if (err != EAGAIN || (l->peer_gone && l->peer_gone(l->peer_arg)))
         return TROUPE_EDEAD;
     return TROUPE_EFULL;
 }
+
+int tr_link_flush(tr_link *l)
+{
+    return s_send_batch(l);
+}
+
+// A batch this large leaves without waiting for the end of the turn.
+#define S_BATCH_MAX (64 * 1024)
 
 static int s_send(tr_link *l, const tr_env *e)
 {
     l->out.len = 0;
     int rc = tr_wire_encode(e, &l->out);
-    return rc ? rc : s_send_out(l);
+    if (rc)
+        return rc;
+    uint32_t n = (uint32_t)l->out.len;
+    uint8_t len[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+                      (uint8_t)(n >> 24)};
+    size_t had = l->batch.len;
+    if (tr_buf_append(&l->batch, len, 4) != 0 ||
+        tr_buf_append(&l->batch, l->out.data, l->out.len) != 0) {
+        l->batch.len = had;
+        return TROUPE_ENOMEM;
+    }
+    if (l->batching && l->batch.len < S_BATCH_MAX)
+        return 0;
+    return s_send_batch(l);
 }
 
 // A free entry of the call table: its index, or -1.
@@ -170,30 +203,59 @@ int tr_link_control(tr_link *l, const char *tag, const char *fmt, ...)
         e.body_len = m->body_len;
     }
     int rc = s_send(l, &e);
+    if (rc == 0)
+        rc = s_send_batch(l); // control words do not wait for the turn
     tr_msg_free(m);
     return rc;
 }
 
-int tr_link_recv(tr_link *l, zmq_msg_t *frame, tr_env *env)
+int tr_link_recv(tr_link *l, tr_env *env)
 {
-    zmq_msg_init(frame);
-    if (zmq_msg_recv(frame, l->sock, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(frame);
-        return 0;
+    for (;;) {
+        if (l->in_live) {
+            const uint8_t *p = zmq_msg_data(&l->in);
+            size_t size = zmq_msg_size(&l->in);
+            if (l->in_off < size) {
+                size_t left = size - l->in_off;
+                uint32_t n = 0;
+                if (left >= 4)
+                    n = (uint32_t)p[l->in_off] |
+                        (uint32_t)p[l->in_off + 1] << 8 |
+                        (uint32_t)p[l->in_off + 2] << 16 |
+                        (uint32_t)p[l->in_off + 3] << 24;
+                if (left < 4 || n > left - 4) { // broken framing: drop it
+                    l->in_off = size;
+                    return TROUPE_EBADMSG;
+                }
+                const uint8_t *e = p + l->in_off + 4;
+                l->in_off += 4 + (size_t)n;
+                int rc = n > (size_t)l->limits->max_msg_size + 256
+                             ? TROUPE_EMSGSIZE
+                             : tr_wire_decode(e, n, l->limits, env);
+                return rc ? rc : 1;
+            }
+            zmq_msg_close(&l->in);
+            l->in_live = 0;
+        }
+        zmq_msg_init(&l->in);
+        if (zmq_msg_recv(&l->in, l->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&l->in);
+            return 0;
+        }
+        l->in_live = 1;
+        l->in_off = 0;
+        l->last_heard = troupe_now();
+        if (zmq_msg_more(&l->in)) { // not ours: drop the whole message
+            do {
+                zmq_msg_close(&l->in);
+                zmq_msg_init(&l->in);
+            } while (zmq_msg_recv(&l->in, l->sock, ZMQ_DONTWAIT) >= 0 &&
+                     zmq_msg_more(&l->in));
+            zmq_msg_close(&l->in);
+            l->in_live = 0;
+            return TROUPE_EBADMSG;
+        }
     }
-    l->last_heard = troupe_now();
-    size_t len = zmq_msg_size(frame);
-    int rc = zmq_msg_more(frame) ? TROUPE_EBADMSG
-             : len > (size_t)l->limits->max_msg_size + 256
-                 ? TROUPE_EMSGSIZE
-                 : tr_wire_decode(zmq_msg_data(frame), len, l->limits, env);
-    while (zmq_msg_more(frame)) { // drop the rest of a multipart message
-        zmq_msg_close(frame);
-        zmq_msg_init(frame);
-        if (zmq_msg_recv(frame, l->sock, ZMQ_DONTWAIT) < 0)
-            break;
-    }
-    return rc ? rc : 1;
 }
 
 void tr_link_answered(tr_link *l, troupe_ctx *cx, const tr_env *env)

@@ -119,6 +119,8 @@ static void s_close_sock(proc_state *st)
         return;
     if (st->port && st->port->watch_sock == st->sock)
         st->port->watch_sock = NULL;
+    if (st->port && st->port->turn_end_arg == st)
+        st->port->turn_end = NULL;
     tr_sock_unbind(st->sock, st->endpoint);
     tr_sock_close(&st->port->node->zctx, &st->sock);
 }
@@ -220,17 +222,15 @@ static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
 
 static void s_drain(troupe_ctx *cx, proc_state *st, int max)
 {
-    for (int i = 0; i < max && st->sock; i++) {
-        zmq_msg_t fr;
+    for (int i = 0; (i < max || tr_link_pending(&st->link)) && st->sock; i++) {
         tr_env env;
-        int rc = tr_link_recv(&st->link, &fr, &env);
+        int rc = tr_link_recv(&st->link, &env);
         if (rc == 0)
             return;
         if (rc == 1)
             s_frame(cx, st, &env);
         else
             TR_BUMP(st->port->ctr.malformed);
-        zmq_msg_close(&fr);
     }
 }
 
@@ -310,6 +310,15 @@ static int s_wait_writable(void *arg)
     }
 }
 
+// The end of each turn of the proxy's port: what this turn forwarded leaves.
+static void s_turn_end(tr_port *p, void *arg)
+{
+    (void)p;
+    proc_state *st = arg;
+    if (st->sock)
+        tr_link_flush(&st->link);
+}
+
 // Start the child and wait for its hello. 0, or the reason it failed.
 static int s_start_child(troupe_ctx *cx, proc_state *st)
 {
@@ -369,17 +378,21 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
                         ? troupe_now() + ps->start_timeout_ms
                         : TROUPE_FOREVER;
     for (;;) {
-        zmq_msg_t fr;
         tr_env env_in;
         int got;
-        while ((got = tr_link_recv(&st->link, &fr, &env_in)) != 0) {
+        while ((got = tr_link_recv(&st->link, &env_in)) != 0) {
             int hello = got == 1 && tr_link_is_control(&env_in) &&
                         env_in.tag_len == 6 && !memcmp(env_in.tag, "$hello", 6);
             if (got == 1 && !hello)
                 s_frame(cx, st, &env_in); // "$exit" before a hello
-            zmq_msg_close(&fr);
-            if (hello)
+            if (hello) {
+                // From now on what it is sent leaves at the end of each
+                // turn of this port, many envelopes to a frame.
+                st->link.batching = 1;
+                cx->port->turn_end = s_turn_end;
+                cx->port->turn_end_arg = st;
                 return 0;
+            }
         }
         int reason;
         if (tr_child_reap(&st->child, 0, &reason) == 1)
