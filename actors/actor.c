@@ -753,6 +753,24 @@ TROUPE_API int troupe_unregister(troupe_node *n, const char *name)
     return tr_registry_remove(&n->names, name);
 }
 
+int tr_whereis_n(troupe_node *n, const char *name, size_t len, troupe_addr *who)
+{
+    // No name registered here is that long, or holds a NUL byte (which
+    // would make it another, shorter name).
+    if (len == 0 || len > n->limits.max_tag_len || memchr(name, 0, len))
+        return TROUPE_ENOENT;
+    char small[256];
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    if (!buf)
+        return TROUPE_ENOMEM;
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    int rc = troupe_whereis(n, buf, who);
+    if (buf != small)
+        free(buf);
+    return rc;
+}
+
 TROUPE_API int troupe_whereis(troupe_node *n, const char *name,
                               troupe_addr *who)
 {

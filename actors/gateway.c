@@ -93,14 +93,8 @@ static void s_frame(tr_port *p, gw_state *gw, const unsigned char *id,
                  .id_len = id_len};
     memcpy(c.id, id, id_len);
     troupe_addr to = env.to;
-    if (env.to_name_len) {
-        char name[256];
-        size_t k =
-            env.to_name_len < sizeof name ? env.to_name_len : sizeof name - 1;
-        memcpy(name, env.to_name, k);
-        name[k] = '\0';
-        rc = troupe_whereis(n, name, &to);
-    }
+    if (env.to_name_len)
+        rc = tr_whereis_n(n, env.to_name, env.to_name_len, &to);
     troupe_msg *m = NULL;
     if (rc == 0) {
         m = tr_msg_new(env.kind, env.tag, env.tag_len, env.body, env.body_len);

@@ -355,6 +355,10 @@ int tr_pend_add(tr_port *p, tr_pending *pd);
 tr_pending *tr_pend_take(tr_port *p, uint64_t corr);
 
 // ---- actor.c ----
+// troupe_whereis for a name of len bytes, not NUL-terminated (a wire
+// frame's destination). A name too long to be registered: TROUPE_ENOENT.
+int tr_whereis_n(troupe_node *n, const char *name, size_t len,
+                 troupe_addr *who);
 // The actor at `to` if it is alive and lives on port p, else NULL.
 tr_actor *tr_lookup(tr_port *p, troupe_addr to);
 // A message arrived at port p (from its inbox or from a sender on p).

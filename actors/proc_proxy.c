@@ -203,14 +203,8 @@ static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
     // Sent by the child to a name (or address) here.
     troupe_addr to = env->to;
     int rc = 0;
-    if (env->to_name_len) {
-        char name[256];
-        size_t k =
-            env->to_name_len < sizeof name ? env->to_name_len : sizeof name - 1;
-        memcpy(name, env->to_name, k);
-        name[k] = '\0';
-        rc = troupe_whereis(n, name, &to);
-    }
+    if (env->to_name_len)
+        rc = tr_whereis_n(n, env->to_name, env->to_name_len, &to);
     if (rc) {
         tr_offer_failed(st->port, "", to, rc);
         if (env->kind == TROUPE_MSG_REQUEST)

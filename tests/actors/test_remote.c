@@ -208,6 +208,40 @@ START_TEST(malformed_frames_are_counted_and_node_serves_on)
 }
 END_TEST
 
+// A name with a NUL byte in it is another name, not the one before the
+// NUL: "echo\0x" must not reach "echo".
+START_TEST(name_with_a_nul_byte_is_unknown)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    ck_assert_int_eq(zmq_connect(s, endpoint), 0);
+    tr_env e = {.kind = TROUPE_MSG_REQUEST,
+                .to_name = "echo\0x",
+                .to_name_len = 6,
+                .corr = 7,
+                .ttl_ms = 5000,
+                .tag = "echo",
+                .tag_len = 4};
+    tr_buf f = {0};
+    TR_CK_OK(tr_wire_encode(&e, &f));
+    send_raw(s, f.data, f.len, 0);
+    unsigned char buf[512];
+    int n = zmq_recv(s, buf, sizeof buf, 0);
+    ck_assert_int_gt(n, 0);
+    troupe_node_opts o;
+    troupe_node_opts_init(&o);
+    tr_limits l = {o.max_msg_size, o.max_depth, o.max_items, o.max_tag_len};
+    tr_env a;
+    TR_CK_OK(tr_wire_decode(buf, (size_t)n, &l, &a));
+    ck_assert_int_eq(a.kind, TROUPE_MSG_ERROR);
+    ck_assert_uint_eq(a.corr, 7);
+    TR_CK_ERR(a.code, TROUPE_ENOENT);
+    tr_buf_fini(&f);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+}
+END_TEST
+
 START_TEST(listen_refuses_bad_endpoints)
 {
     char b[64];
@@ -228,6 +262,7 @@ static void add_tests(TCase *tc)
     tcase_add_test(tc, remote_call_to_blocked_actor_times_out);
     tcase_add_test(tc, remote_tells_arrive_in_order);
     tcase_add_test(tc, malformed_frames_are_counted_and_node_serves_on);
+    tcase_add_test(tc, name_with_a_nul_byte_is_unknown);
     tcase_add_test(tc, listen_refuses_bad_endpoints);
 }
 
