@@ -138,15 +138,10 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     b->ctl = arg;
     b->port = cx->port;
     troupe_node *n = cx->port->node;
-    int rc = tr_sock_open(&n->zctx, ZMQ_DEALER, &b->sock);
+    // Lingers at close: the last "$exit" leaves.
+    int rc = tr_link_sock_open(n, 2000, &b->sock);
     if (rc)
         return rc;
-    int64_t max = (int64_t)n->limits.max_msg_size * 4 + 256;
-    int linger = 2000, hwm = 100000;
-    zmq_setsockopt(b->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
-    zmq_setsockopt(b->sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(b->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(b->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     rc = tr_sock_connect(b->sock, b->ctl->endpoint);
     if (rc) {
         tr_sock_close(&n->zctx, &b->sock);

@@ -114,6 +114,15 @@ typedef struct tr_link {
     int waiting; // inside wait_writable
 } tr_link;
 
+// Open the DEALER of one end of a link, with the link's options: frames
+// up to 4 * max_msg_size, TR_LINK_HWM frames queued each way, linger_ms
+// at close. 0 and *sock, or the socket's error.
+int tr_link_sock_open(troupe_node *n, int linger_ms, void **sock);
+
+// Frames each end may queue for the other (a frame holds one turn's
+// messages, up to 64 KiB): past it the sender waits (backpressure).
+#define TR_LINK_HWM 1000
+
 void tr_link_init(tr_link *l, void *sock, tr_actor *self, const tr_limits *lim);
 void tr_link_fini(tr_link *l);
 

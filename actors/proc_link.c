@@ -15,6 +15,21 @@
 #include "msg_internal.h"
 #include "proc_internal.h"
 #include "slots.h"
+#include "zsock.h"
+
+int tr_link_sock_open(troupe_node *n, int linger_ms, void **sock)
+{
+    int rc = tr_sock_open(&n->zctx, ZMQ_DEALER, sock);
+    if (rc)
+        return rc;
+    int64_t max = (int64_t)n->limits.max_msg_size * 4 + 256;
+    int hwm = TR_LINK_HWM;
+    zmq_setsockopt(*sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    zmq_setsockopt(*sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_setsockopt(*sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(*sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    return 0;
+}
 
 void tr_link_init(tr_link *l, void *sock, tr_actor *self, const tr_limits *lim)
 {

@@ -23,14 +23,9 @@
 #include "restart.h"
 #include "zsock.h"
 
-// What a proxy keeps across its restarts (its spawn's arg).
-typedef struct proc_conf {
-    troupe_proc_spec *spec; // deep copy
-} proc_conf;
-
 // One run's state (zeroed on each restart).
 typedef struct proc_state {
-    proc_conf *conf;
+    const troupe_proc_spec *spec; // the spawn's arg: kept across restarts
     tr_port *port;
     tr_link link;
     void *sock;           // DEALER bound to endpoint
@@ -101,13 +96,9 @@ troupe_proc_spec *tr_proc_spec_dup(const troupe_proc_spec *p)
     return c;
 }
 
-static void s_conf_free(void *arg)
+static void s_spec_free(void *arg)
 {
-    proc_conf *c = arg;
-    if (c) {
-        tr_proc_spec_free(c->spec);
-        free(c);
-    }
+    tr_proc_spec_free(arg);
 }
 
 // ---- the child's end ----
@@ -156,7 +147,7 @@ static int s_exit_reason(troupe_ctx *cx, proc_state *st, int status_reason)
 
 // Wait for the child to end (bounded), killing it at the end; returns the
 // reason from its exit status.
-static int s_reap_bounded(troupe_ctx *cx, proc_state *st, int64_t ms)
+static int s_reap_bounded(proc_state *st, int64_t ms)
 {
     int reason = TROUPE_EDEAD;
     if (tr_child_reap(&st->child, ms, &reason) == 1)
@@ -164,7 +155,6 @@ static int s_reap_bounded(troupe_ctx *cx, proc_state *st, int64_t ms)
     tr_child_signal(&st->child, SIGKILL);
     if (tr_child_reap(&st->child, -1, &reason) != 1)
         reason = TROUPE_ESYS;
-    (void)cx;
     return reason;
 }
 
@@ -173,6 +163,18 @@ static void s_forget_child(proc_state *st)
     if (st->child.pid)
         tr_proc_pid_set(st->port->node, st->self, 0);
     tr_child_close(&st->child);
+}
+
+// Let go of everything a run holds: the child (killed if still there),
+// the socket and its endpoint, the link, the keepalive pipe.
+static void s_release(proc_state *st)
+{
+    s_forget_child(st);
+    s_close_sock(st);
+    tr_link_fini(&st->link);
+    if (st->alive_fd >= 0)
+        close(st->alive_fd);
+    st->alive_fd = -1;
 }
 
 // Handle one frame from the child after the hello.
@@ -258,14 +260,14 @@ static void s_heard_alive(proc_state *st)
 // with TROUPE_ETIMEDOUT (returns 1).
 static int s_silent_kill(proc_state *st)
 {
-    int64_t hb = st->conf->spec->heartbeat_ms;
+    int64_t hb = st->spec->heartbeat_ms;
     int64_t quiet = troupe_now() - st->link.last_heard;
     if (hb <= 0 || quiet <= 2 * hb || st->child.reaped)
         return 0;
     tr_logf(&st->port->node->log, TROUPE_LOG_WARN,
             "process actor %s (pid %ld): silent for %lld ms (heartbeat %lld "
             "ms): killed",
-            st->conf->spec->kind, (long)st->child.pid, (long long)quiet,
+            st->spec->kind, (long)st->child.pid, (long long)quiet,
             (long long)hb);
     st->reported = 1; // whatever its status says: it hung
     st->report = TROUPE_ETIMEDOUT;
@@ -317,7 +319,7 @@ static void s_turn_end(tr_port *p, void *arg)
 static int s_start_child(troupe_ctx *cx, proc_state *st)
 {
     troupe_node *n = cx->port->node;
-    const troupe_proc_spec *ps = st->conf->spec;
+    const troupe_proc_spec *ps = st->spec;
     char dir[200];
     int rc = tr_proc_rundir(n, dir, sizeof dir);
     if (rc)
@@ -326,15 +328,9 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
     snprintf(st->endpoint, sizeof st->endpoint, "ipc://%s/%u.%u.%llu", dir,
              self.slot, self.incarnation,
              (unsigned long long)(atomic_fetch_add(&s_runs, 1) + 1));
-    rc = tr_sock_open(&n->zctx, ZMQ_DEALER, &st->sock);
+    rc = tr_link_sock_open(n, 0, &st->sock);
     if (rc)
         return rc;
-    int64_t max = (int64_t)n->limits.max_msg_size * 4 + 256;
-    int linger = 0, hwm = 10000;
-    zmq_setsockopt(st->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
-    zmq_setsockopt(st->sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(st->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(st->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     rc = tr_sock_bind(st->sock, st->endpoint);
     if (rc) {
         tr_sock_close(&n->zctx, &st->sock);
@@ -398,7 +394,7 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
                     "killed",
                     ps->kind, (long)st->child.pid,
                     (long long)ps->start_timeout_ms);
-            s_reap_bounded(cx, st, 0);
+            s_reap_bounded(st, 0);
             return TROUPE_ETIMEDOUT;
         }
         long wait = until == TROUPE_FOREVER ? 100 : (long)(until - now);
@@ -412,7 +408,7 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
 static int s_init(troupe_ctx *cx, void *state, void *arg)
 {
     proc_state *st = state;
-    st->conf = arg;
+    st->spec = arg;
     st->port = cx->port;
     st->self = cx->actor->addr;
     st->child = (tr_child){.pid = 0, .pidfd = -1};
@@ -429,17 +425,11 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     if (rc == 0)
         rc = troupe_io_watch(cx, st->alive_fd, TROUPE_IO_READ, "$alive",
                              &st->alive_watch);
-    int64_t hb = st->conf->spec->heartbeat_ms;
+    int64_t hb = st->spec->heartbeat_ms;
     if (rc == 0 && hb > 0)
         rc = troupe_timer_start(cx, hb, hb, "$hb", &st->hb_timer);
     if (rc) {
-        if (st->child.pidfd >= 0)
-            s_reap_bounded(cx, st, 0);
-        s_forget_child(st);
-        s_close_sock(st);
-        tr_link_fini(&st->link);
-        if (st->alive_fd >= 0)
-            close(st->alive_fd);
+        s_release(st); // kills a child that said hello
         return rc < 0 ? rc : TROUPE_ESYS;
     }
     return 0;
@@ -453,7 +443,7 @@ static int s_child_gone(troupe_ctx *cx, proc_state *st)
     reason = s_exit_reason(cx, st, reason);
     troupe_node *n = cx->port->node;
     tr_logf(&n->log, reason ? TROUPE_LOG_INFO : TROUPE_LOG_DEBUG,
-            "process actor %s (pid %ld) ended: %s", st->conf->spec->kind,
+            "process actor %s (pid %ld) ended: %s", st->spec->kind,
             (long)st->child.pid, troupe_errname(reason));
     s_forget_child(st);
     return troupe_exit(cx, reason);
@@ -494,8 +484,7 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
         if (rc && msg->kind == TROUPE_MSG_TELL)
             tr_logf(&cx->port->node->log, TROUPE_LOG_DEBUG,
                     "process actor %s: tell %s not forwarded: %s",
-                    st->conf->spec->kind, troupe_msg_tag(msg),
-                    troupe_errname(rc));
+                    st->spec->kind, troupe_msg_tag(msg), troupe_errname(rc));
         return 0;
     }
     case TROUPE_MSG_EXIT:
@@ -521,7 +510,7 @@ static void s_stop_child(proc_state *st, int reason)
     tr_port *p = st->port;
     if (st->child.pidfd < 0 || st->child.reaped)
         return;
-    int64_t ms = st->conf->spec->shutdown_ms;
+    int64_t ms = st->spec->shutdown_ms;
     int r;
     if (reason == TROUPE_EKILLED || ms <= 0 || atomic_load(&p->abandoned)) {
         tr_child_signal(&st->child, SIGKILL);
@@ -549,12 +538,7 @@ static void s_fini(void *state, int reason)
 {
     proc_state *st = state;
     s_stop_child(st, reason); // when it ended otherwise than by a stop
-    s_forget_child(st);
-    s_close_sock(st);
-    tr_link_fini(&st->link);
-    if (st->alive_fd >= 0)
-        close(st->alive_fd);
-    st->alive_fd = -1;
+    s_release(st);
 }
 
 int tr_proc_proxy_spec(const troupe_actor_spec *spec, troupe_actor_spec *out,
@@ -562,14 +546,9 @@ int tr_proc_proxy_spec(const troupe_actor_spec *spec, troupe_actor_spec *out,
 {
     if (!spec->process || !spec->process->kind || !*spec->process->kind)
         return TROUPE_EINVAL;
-    proc_conf *c = calloc(1, sizeof *c);
+    troupe_proc_spec *c = tr_proc_spec_dup(spec->process);
     if (!c)
         return TROUPE_ENOMEM;
-    c->spec = tr_proc_spec_dup(spec->process);
-    if (!c->spec) {
-        free(c);
-        return TROUPE_ENOMEM;
-    }
     *out = *spec;
     out->handler = s_handler;
     out->init = s_init;
@@ -578,8 +557,7 @@ int tr_proc_proxy_spec(const troupe_actor_spec *spec, troupe_actor_spec *out,
     out->state_size = sizeof(proc_state);
     out->arg = c;
     out->placement = TROUPE_ISOLATED;
-    out->trap_exit = spec->trap_exit;
     out->process = NULL;
-    *arg_free = s_conf_free;
+    *arg_free = s_spec_free;
     return 0;
 }

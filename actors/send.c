@@ -195,28 +195,34 @@ static int s_vsend_up(troupe_ctx *cx, uint8_t kind, const char *name,
                       void *arg, uint64_t *corr, const char *fmt, va_list *ap)
 {
     troupe_node *n = cx->port->node;
-    if (kind == TROUPE_MSG_REQUEST && !cb)
-        return TROUPE_EINVAL;
+    if (kind == TROUPE_MSG_REQUEST) {
+        if (!cb)
+            return TROUPE_EINVAL;
+        if (deadline == TROUPE_DEADLINE_DEFAULT)
+            deadline = tr_default_deadline(n, cx);
+        if (deadline != TROUPE_FOREVER && deadline <= troupe_now())
+            return TROUPE_ETIMEDOUT;
+    }
     troupe_msg *inner, *m;
     int rc = tr_msg_pack(kind, tag, &n->limits, fmt, ap, &inner);
-    if (rc)
+    if (rc) {
+        if (tr_is_refusal(rc)) // offered, and refused
+            tr_offer_failed(cx->port, tag, n->uplink, rc);
         return rc;
+    }
     rc = inner->body_len ? s_pack(kind, "$up", &n->limits, &m, "[ssbr]", name,
                                   troupe_msg_tag(inner), true, inner->body,
                                   (size_t)inner->body_len)
                          : s_pack(kind, "$up", &n->limits, &m, "[ssbn]", name,
                                   troupe_msg_tag(inner), false);
     tr_msg_free(inner);
-    if (rc)
+    if (rc) { // the name and tag made it too large
+        if (tr_is_refusal(rc))
+            tr_offer_failed(cx->port, tag, n->uplink, rc);
         return rc;
+    }
     if (kind == TROUPE_MSG_TELL)
         return s_send_new(cx, m, n->uplink);
-    if (deadline == TROUPE_DEADLINE_DEFAULT)
-        deadline = tr_default_deadline(n, cx);
-    if (deadline != TROUPE_FOREVER && deadline <= troupe_now()) {
-        tr_msg_free(m);
-        return TROUPE_ETIMEDOUT;
-    }
     return tr_request_msg(cx, n->uplink, m, deadline, cb, arg, corr);
 }
 
