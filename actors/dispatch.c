@@ -227,6 +227,19 @@ static void s_exit_signal(tr_port *p, tr_actor *a, troupe_msg *m)
     tr_msg_free(m);
 }
 
+// Give m to a, an actor of this port that is alive.
+static void s_accept_to(tr_port *p, tr_actor *a, troupe_msg *m)
+{
+    if ((a->flags & TR_ACT_PARKED) && tr_restart_intercept(p, a, m))
+        return;
+    if (a->fault && tr_fault_hold(p, a, m)) // a fault plan's delay
+        return;
+    if (m->kind == TROUPE_MSG_EXIT)
+        s_exit_signal(p, a, m);
+    else
+        s_enqueue(p, a, m);
+}
+
 void tr_accept(tr_port *p, troupe_msg *m)
 {
     if (m->kind == TROUPE_MSG_SYSTEM) {
@@ -238,14 +251,41 @@ void tr_accept(tr_port *p, troupe_msg *m)
         tr_dead_letter(p, m);
         return;
     }
-    if ((a->flags & TR_ACT_PARKED) && tr_restart_intercept(p, a, m))
-        return;
-    if (a->fault && tr_fault_hold(p, a, m)) // a fault plan's delay
-        return;
-    if (m->kind == TROUPE_MSG_EXIT)
-        s_exit_signal(p, a, m);
-    else
+    s_accept_to(p, a, m);
+}
+
+void tr_accept_n(tr_port *p, void *const *v, size_t k)
+{
+    // A batch from one sender's run is mostly for one actor: look it up
+    // once per run of messages to the same address. The lookup reads the
+    // slot word, the cache line that senders on other threads write with
+    // each reservation: once per batch, not once per message. Only tells
+    // and requests reuse it (nothing else in the batch can end the actor
+    // while it runs: exits and system messages take the full path and
+    // forget it).
+    tr_actor *a = NULL;
+    troupe_addr to = TROUPE_ADDR_NONE;
+    for (size_t i = 0; i < k; i++) {
+        troupe_msg *m = v[i];
+        if (m->kind != TROUPE_MSG_TELL && m->kind != TROUPE_MSG_REQUEST) {
+            a = NULL;
+            tr_accept(p, m);
+            continue;
+        }
+        if (!a || !troupe_addr_eq(m->to, to)) {
+            to = m->to;
+            if (!(a = tr_lookup(p, to))) {
+                tr_dead_letter(p, m);
+                continue;
+            }
+        }
+        if (a->flags & TR_ACT_PARKED || a->fault) {
+            s_accept_to(p, a, m);
+            a = NULL;
+            continue;
+        }
         s_enqueue(p, a, m);
+    }
 }
 
 // ---- handling ----

@@ -22,14 +22,29 @@ typedef struct s_chunk {
     struct s_chunk *next; // free-list link, while the chunk is free
 } s_chunk;
 
+// The owner's fields and the shared ones live on separate cache lines:
+// other threads push onto `returned` while the owner pops from `local`.
 struct tr_msg_pool {
-    size_t chunk;                // bytes of its chunks (its size class)
-    s_chunk *local;              // owner's free list
-    size_t n_local;              // chunks on it
-    s_chunk *stash;              // taken from `returned`, not walked
-    _Atomic(s_chunk *) returned; // given back by other threads
-    atomic_size_t refs;          // chunks not freed, + 1 for the owner
+    size_t chunk;   // bytes of its chunks (its size class)
+    s_chunk *local; // owner's free list
+    size_t n_local; // chunks on it
+    s_chunk *stash; // taken from `returned`, not walked
+    _Alignas(64) _Atomic(s_chunk *) returned; // given back by other threads
+    atomic_size_t refs; // chunks not freed, + 1 for the owner
 };
+
+// Chunks this thread gives back to another thread's pool wait in a short
+// chain and go back in one CAS (tr_msg_pool_flush): a stream from one loop
+// to another then moves the pool's shared line once per batch, not once
+// per message.
+#define S_BACK_MAX 64
+typedef struct s_back {
+    tr_msg_pool *home; // whose chunks, or NULL
+    s_chunk *head, *tail;
+    size_t n;
+} s_back;
+static _Thread_local s_back s_back_chain
+    __attribute__((tls_model("initial-exec")));
 
 static s_chunk s_orphan; // `returned` of a pool whose owner has ended
 // A thread's pools, one per size class: most messages (a short tag and a
@@ -39,6 +54,23 @@ static const size_t s_chunk_size[S_CLASSES] = {TR_MSG_POOL_CHUNK / 2,
                                                TR_MSG_POOL_CHUNK};
 static _Thread_local tr_msg_pool *s_pools[S_CLASSES]
     __attribute__((tls_model("initial-exec")));
+
+// Ask for the lines of chunk c (if any) for writing, ahead of time. The
+// chunk was last written by the thread that gave it back; a plain prefetch
+// would bring its lines shared, and the first store would then wait for
+// the other core once more. (PREFETCHW: a no-op on x86 CPUs without it.)
+static inline void s_prefetch_w(const s_chunk *c, size_t bytes)
+{
+    if (!c)
+        return;
+    for (size_t off = 0; off < bytes; off += 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __asm__ volatile("prefetchw %0" ::"m"(((const char *)c)[off]));
+#else
+        __builtin_prefetch((const char *)c + off, 1, 3);
+#endif
+    }
+}
 
 // Drop n chunk references; the one that reaches zero frees the pool.
 static void s_unref(tr_msg_pool *p, size_t n)
@@ -57,14 +89,19 @@ void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
     // Reuse the owner's own free list first, then what other threads gave
     // back (taken all at once, and popped one by one: walking it would
     // pull every chunk's cache line across at once).
+    // The next chunk's line is fetched while this one is filled: a chunk
+    // given back by another thread is a cache miss, and popping them one
+    // by one would take each miss in turn.
     s_chunk *c = p->local;
     if (c) {
         p->local = c->next;
         p->n_local--;
+        s_prefetch_w(p->local, p->chunk);
     } else if (p->stash || (p->stash = atomic_exchange_explicit(
                                 &p->returned, NULL, memory_order_acquire))) {
         c = p->stash;
         p->stash = c->next;
+        s_prefetch_w(p->stash, p->chunk);
     } else {
         if (!(c = malloc(p->chunk))) {
             *home = NULL;
@@ -74,6 +111,28 @@ void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
     }
     *home = p;
     return c;
+}
+
+// Push the chain head..tail of n chunks back onto home's stack, or free
+// them if home's thread has ended.
+static void s_push_back(tr_msg_pool *home, s_chunk *head, s_chunk *tail,
+                        size_t n)
+{
+    s_chunk *top = atomic_load_explicit(&home->returned, memory_order_relaxed);
+    do {
+        if (top == &s_orphan) { // its thread has ended
+            while (head) {
+                s_chunk *next = head == tail ? NULL : head->next;
+                free(head);
+                head = next;
+            }
+            s_unref(home, n);
+            return;
+        }
+        tail->next = top;
+    } while (!atomic_compare_exchange_weak_explicit(&home->returned, &top, head,
+                                                    memory_order_release,
+                                                    memory_order_relaxed));
 }
 
 void tr_msg_pool_free(void *mem, tr_msg_pool *home)
@@ -96,16 +155,27 @@ void tr_msg_pool_free(void *mem, tr_msg_pool *home)
         }
         return;
     }
-    s_chunk *head = atomic_load_explicit(&home->returned, memory_order_relaxed);
-    do {
-        if (head == &s_orphan) { // its thread has ended
-            free(c);
-            s_unref(home, 1);
-            return;
-        }
-        c->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(
-        &home->returned, &head, c, memory_order_release, memory_order_relaxed));
+    if (!s_pools[0]) { // a thread without pools has no turns to flush at
+        s_push_back(home, c, c, 1);
+        return;
+    }
+    s_back *b = &s_back_chain;
+    if (b->home != home || b->n >= S_BACK_MAX)
+        tr_msg_pool_flush();
+    c->next = b->head;
+    b->head = c;
+    if (!b->tail)
+        b->tail = c;
+    b->home = home;
+    b->n++;
+}
+
+void tr_msg_pool_flush(void)
+{
+    s_back *b = &s_back_chain;
+    if (b->home)
+        s_push_back(b->home, b->head, b->tail, b->n);
+    *b = (s_back){0};
 }
 
 int tr_msg_pool_enter(void)
@@ -140,6 +210,7 @@ static size_t s_free_list(s_chunk *c)
 
 void tr_msg_pool_leave(void)
 {
+    tr_msg_pool_flush(); // before this thread's own pools go
     for (int k = 0; k < S_CLASSES; k++) {
         tr_msg_pool *p = s_pools[k];
         if (!p)

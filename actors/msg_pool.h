@@ -37,9 +37,15 @@ typedef struct tr_msg_pool tr_msg_pool;
 void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home);
 
 // Give back memory from tr_msg_pool_alloc. On the pool's own thread it is
-// kept for reuse; from any other thread it is pushed back to its pool (one
-// CAS), or freed if that pool's thread has ended. Thread: any.
+// kept for reuse; from any other thread it goes back to its pool (one CAS
+// per chain of up to 64, see tr_msg_pool_flush), or is freed if that
+// pool's thread has ended. Thread: any.
 void tr_msg_pool_free(void *mem, tr_msg_pool *home);
+
+// Chunks this thread gave back to other threads' pools wait in a short
+// chain (one CAS per chain, not per chunk); send them home now. Port
+// threads call it at the end of each turn. Thread: any.
+void tr_msg_pool_flush(void);
 
 // Give the calling thread a pool (port threads call it at start; without
 // it the thread mallocs). Returns 0 or TROUPE_ENOMEM (then it mallocs).

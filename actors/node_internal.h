@@ -363,6 +363,8 @@ int tr_whereis_n(troupe_node *n, const char *name, size_t len,
 tr_actor *tr_lookup(tr_port *p, troupe_addr to);
 // A message arrived at port p (from its inbox or from a sender on p).
 void tr_accept(tr_port *p, troupe_msg *m);
+// The same for a batch of k messages taken from the inbox in one frame.
+void tr_accept_n(tr_port *p, void *const *v, size_t k);
 // Let actor a handle up to `batch` messages.
 void tr_actor_run(tr_port *p, tr_actor *a);
 // A timer of port p fired.

@@ -508,8 +508,7 @@ static void s_take_frame(tr_port *p, int flags)
     size_t k = 0;
     int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
     if (rc == 0) {
-        for (size_t i = 0; i < k; i++)
-            tr_accept(p, v[i]);
+        tr_accept_n(p, v, k);
     } else if (rc != TROUPE_EAGAIN) {
         TR_BUMP(p->ctr.malformed);
         tr_logf(&p->node->log, TROUPE_LOG_ERROR,
@@ -538,8 +537,7 @@ int tr_port_drain(tr_port *p)
             break;
         }
         got += (int)k;
-        for (size_t i = 0; i < k; i++)
-            tr_accept(p, v[i]);
+        tr_accept_n(p, v, k);
     }
     return got + s_drain_foreign(p);
 }
@@ -621,7 +619,8 @@ static void *s_port_main(void *arg)
             tr_port_abandoned(p); // dropped, not flushed
             break;
         }
-        tr_port_flush(p); // what this turn sent leaves now, in batches
+        tr_port_flush(p);    // what this turn sent leaves now, in batches
+        tr_msg_pool_flush(); // and the blocks it freed go home
         if (p->turn_end)
             p->turn_end(p, p->turn_end_arg);
         if (p->quit)

@@ -3,7 +3,8 @@
 // Per-thread message pools (actors/msg_pool.c): memory freed on its own
 // thread is reused, memory freed on another thread goes back to its pool
 // and is reused there, and memory that outlives its pool's thread is still
-// freed cleanly (under ASan/LSan and TSan a leak or a race here fails).
+// freed cleanly (under ASan/LSan and TSan a leak or a race here fails),
+// also when a port thread gives them back in chains.
 #include <pthread.h>
 #include <semaphore.h>
 
@@ -76,6 +77,69 @@ START_TEST(memory_given_back_from_another_thread_is_reused_by_its_pool)
 }
 END_TEST
 
+// A port thread gives chunks back: it has a pool of its own, so they wait
+// in a chain that tr_msg_pool_flush (or its leave) sends home.
+typedef struct s_freer {
+    s_batch *b[2]; // batches to give back, interleaved (two homes)
+    int flush;     // flush before leaving (else the leave does it)
+} s_freer;
+
+static void *s_freer_thread(void *arg)
+{
+    s_freer *f = arg;
+    tr_msg_pool_enter();
+    for (int i = 0; i < S_N; i++)
+        for (int k = 0; k < 2 && f->b[k]; k++) {
+            s_batch *b = f->b[k];
+            ck_assert_int_eq(*(int *)b->mem[i], i);
+            tr_msg_pool_free(b->mem[i], b->home[i]);
+        }
+    if (f->flush)
+        tr_msg_pool_flush();
+    tr_msg_pool_leave();
+    return NULL;
+}
+
+static void s_run_freer(s_freer *f)
+{
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_freer_thread, f), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+START_TEST(chunks_given_back_in_chains_reach_their_live_pools)
+{
+    static s_batch b1 = {.wait_back = 1}, b2 = {.wait_back = 1};
+    s_batch *bs[2] = {&b1, &b2};
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++) {
+        sem_init(&bs[k]->made, 0, 0);
+        sem_init(&bs[k]->back, 0, 0);
+        ck_assert_int_eq(pthread_create(&t[k], NULL, s_pool_thread, bs[k]), 0);
+        sem_wait(&bs[k]->made);
+    }
+    s_freer f = {.b = {&b1, &b2}, .flush = 1};
+    s_run_freer(&f); // chains alternate between the two homes
+    for (int k = 0; k < 2; k++) {
+        sem_post(&bs[k]->back);
+        ck_assert_int_eq(pthread_join(t[k], NULL), 0);
+        ck_assert_int_eq(bs[k]->reused, TR_MSG_POOLED);
+    }
+}
+END_TEST
+
+START_TEST(chunks_in_a_chain_whose_pool_ended_are_freed)
+{
+    static s_batch b;
+    sem_init(&b.made, 0, 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_pool_thread, &b), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0); // the pool's thread ended
+    s_freer f = {.b = {&b, NULL}, .flush = 0};  // its leave flushes
+    s_run_freer(&f); // LSan: nothing leaks; the last chain frees the pool
+}
+END_TEST
+
 START_TEST(own_memory_is_reused_and_large_memory_is_not_pooled)
 {
     ck_assert_int_eq(tr_msg_pool_enter(), 0);
@@ -111,6 +175,8 @@ static Suite *make_suite(void)
                    memory_given_back_from_another_thread_is_reused_by_its_pool);
     tcase_add_test(tc,
                    memory_outliving_its_thread_is_freed_by_whoever_holds_it);
+    tcase_add_test(tc, chunks_given_back_in_chains_reach_their_live_pools);
+    tcase_add_test(tc, chunks_in_a_chain_whose_pool_ended_are_freed);
     suite_add_tcase(s, tc);
     return s;
 }
