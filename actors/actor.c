@@ -44,6 +44,8 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
             return TROUPE_EINVAL;
     }
     size_t extra = spec->state_size;
+    if (extra > UINT32_MAX)
+        return TROUPE_EINVAL;
     tr_actor *a = calloc(1, sizeof *a + extra);
     if (!a)
         return TROUPE_ENOMEM;
@@ -72,12 +74,12 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
     }
     if (spec->trap_exit)
         a->flags |= TR_ACT_TRAP | TR_ACT_SPEC_TRAP;
-    a->state_size = extra;
-    if (spec->budget_ms > 0)
-        a->budget_ns = (uint64_t)spec->budget_ms * 1000000u;
-    else if (on->kind == TR_PORT_LOOP && n->opts.block_warn_ms > 0)
-        a->budget_ns = (uint64_t)n->opts.block_warn_ms * 1000000u;
-    a->seq = atomic_fetch_add(&n->spawn_seq, 1) + 1;
+    a->state_size = (uint32_t)extra;
+    int64_t budget = spec->budget_ms > 0        ? spec->budget_ms
+                     : on->kind == TR_PORT_LOOP ? n->opts.block_warn_ms
+                                                : 0;
+    if (budget > 0) // 49 days and longer: 49 days
+        a->budget_ms = budget > UINT32_MAX ? UINT32_MAX : (uint32_t)budget;
     tr_slot *s = tr_slots_get(&n->slots, idx);
     atomic_store_explicit(&s->actor, a, memory_order_relaxed);
     atomic_store_explicit(&s->port, on->id, memory_order_relaxed);

@@ -302,6 +302,9 @@ static void s_record_time(tr_actor *a, uint64_t ticks)
     unsigned b = 0;
     for (uint64_t x = ticks >> 8; x && b < 23; x >>= 1)
         b++;
+    if (a->hist[b] == UINT16_MAX)
+        for (int i = 0; i < 24; i++)
+            a->hist[i] /= 2;
     a->hist[b]++;
 }
 
@@ -313,14 +316,17 @@ static void s_call_handler(tr_port *p, tr_actor *a, troupe_msg *m)
     cx->msg = m;
     cx->no_send = 0;
     a->flags |= TR_ACT_RUNNING;
-    uint64_t t0 = tr_ticks();
-    if (a->budget_ns) // the watchdog may look at this run
+    // In a run, the last handler's end is this one's start (what lies
+    // between, taking the message off the mailbox, counts to this one).
+    uint64_t t0 = p->run_ticks ? p->run_ticks : tr_ticks();
+    if (a->budget_ms) // the watchdog may look at this run
         tr_watchdog_enter(p, a, m, t0);
     int rc = a->fault ? tr_fault_handle(cx, a, m) // a fault plan's turn
                       : a->handler(cx, a->state, m);
     uint64_t t1 = tr_ticks();
+    p->run_ticks = t1;
     s_record_time(a, t1 - t0);
-    if (a->budget_ns)
+    if (a->budget_ms)
         tr_watchdog_leave(p, a, m, t0, t1);
     a->flags &= ~(uint32_t)TR_ACT_RUNNING;
     cx->msg = NULL;
@@ -363,6 +369,7 @@ static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
         TR_BUMP(p->ctr.delivered);
         tr_pending_finish(p, pd, m->kind == TROUPE_MSG_REPLY ? 0 : m->code,
                           m->kind == TROUPE_MSG_REPLY ? m : NULL);
+        p->run_ticks = 0; // its callback's time is not the next handler's
         break;
     }
     case TROUPE_MSG_DOWN: {
@@ -423,6 +430,7 @@ void tr_actor_run(tr_port *p, tr_actor *a)
     // sends itself meanwhile waits for its next run, after the others had
     // theirs. A sender that tells itself "continue" cannot starve the
     // receivers it is filling.
+    p->run_ticks = 0; // read at the first handler, then once per message
     for (uint32_t i = 0; i < k && !(a->flags & TR_ACT_EXITING); i++) {
         troupe_msg *m = a->mb_head;
         if (!m || !(a->flags & TR_ACT_STARTED))
@@ -432,9 +440,12 @@ void tr_actor_run(tr_port *p, tr_actor *a)
             a->mb_tail = NULL;
         p->since_inbox++;
         s_handle(p, a, m);
-        if (atomic_load_explicit(&p->abandoned, memory_order_relaxed))
+        if (atomic_load_explicit(&p->abandoned, memory_order_relaxed)) {
+            p->run_ticks = 0;
             return; // given up on meanwhile: the loop ends it (watchdog.c)
+        }
     }
+    p->run_ticks = 0;
     if (a->flags & TR_ACT_EXITING) {
         if (a->flags & TR_ACT_STARTED)
             tr_actor_terminate(p, a, a->exit_reason);

@@ -20,7 +20,11 @@ static void s_tag_publish(tr_port *p, const troupe_msg *m)
 {
     uint64_t w[8] = {0};
     size_t n = m->tag_len < sizeof w - 1 ? m->tag_len : sizeof w - 1;
+    if (n == p->wd_tag_len && !memcmp(m->data, p->wd_tag, n))
+        return; // the watchdog sees it already
     memcpy(w, m->data, n);
+    memcpy(p->wd_tag, w, sizeof w);
+    p->wd_tag_len = n;
     for (int i = 0; i < 8; i++)
         atomic_store_explicit(&p->busy_tag[i], w[i], memory_order_relaxed);
 }
@@ -37,16 +41,25 @@ static void s_tag_read(tr_port *p, char out[64])
 void tr_watchdog_enter(tr_port *p, tr_actor *a, const troupe_msg *m,
                        uint64_t t0)
 {
-    atomic_store_explicit(&p->busy_slot, a->addr.slot, memory_order_relaxed);
-    atomic_store_explicit(&p->busy_inc, a->addr.incarnation,
-                          memory_order_relaxed);
-    int sup = (a->flags & TR_ACT_KEEP) != 0;
-    atomic_store_explicit(&p->busy_sup_slot, sup ? a->supervisor.slot : 0,
-                          memory_order_relaxed);
-    atomic_store_explicit(&p->busy_sup_inc, sup ? a->supervisor.incarnation : 0,
-                          memory_order_relaxed);
-    atomic_store_explicit(&p->busy_budget_ns, a->budget_ns,
-                          memory_order_relaxed);
+    // The actor's identity, unless it is there from its last message.
+    // (Its supervisor and budget are set before it runs and do not change.)
+    if (p->wd_actor != a || !troupe_addr_eq(p->wd_addr, a->addr)) {
+        atomic_store_explicit(&p->busy_slot, a->addr.slot,
+                              memory_order_relaxed);
+        atomic_store_explicit(&p->busy_inc, a->addr.incarnation,
+                              memory_order_relaxed);
+        int sup = (a->flags & TR_ACT_KEEP) != 0;
+        atomic_store_explicit(&p->busy_sup_slot, sup ? a->supervisor.slot : 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&p->busy_sup_inc,
+                              sup ? a->supervisor.incarnation : 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&p->busy_budget_ns,
+                              (uint64_t)a->budget_ms * 1000000u,
+                              memory_order_relaxed);
+        p->wd_actor = a;
+        p->wd_addr = a->addr;
+    }
     s_tag_publish(p, m);
     TR_BUMP(p->busy_runs);
     atomic_store_explicit(&p->busy_t0, t0 ? t0 : 1, memory_order_release);
@@ -71,19 +84,20 @@ void tr_watchdog_leave(tr_port *p, tr_actor *a, const troupe_msg *m,
                        uint64_t t0, uint64_t t1)
 {
     atomic_store_explicit(&p->busy_t0, 0, memory_order_release);
-    if (!a->budget_ticks) // once: a clock read is dearer than a handler
-        a->budget_ticks = tr_ns_to_ticks(a->budget_ns);
-    if (t1 - t0 <= a->budget_ticks)
+    if (!p->ticks_per_ms) // once: a clock read is dearer than a handler
+        p->ticks_per_ms = tr_ns_to_ticks(1000000);
+    uint64_t budget_ns = (uint64_t)a->budget_ms * 1000000u;
+    if (t1 - t0 <= a->budget_ms * p->ticks_per_ms)
         return;
     uint64_t ns = tr_ticks_to_ns(t1 - t0);
-    if (ns <= a->budget_ns)
+    if (ns <= budget_ns)
         return;
     uint64_t run = atomic_load_explicit(&p->busy_runs, memory_order_relaxed);
     if (atomic_load_explicit(&p->busy_reported, memory_order_relaxed) == run)
         return; // the watchdog reported it while it ran
     atomic_store_explicit(&p->busy_reported, run, memory_order_relaxed);
     s_report(p->node, "took", a->addr.slot, a->addr.incarnation, m->data, ns,
-             a->budget_ns, p->kind == TR_PORT_LOOP);
+             budget_ns, p->kind == TR_PORT_LOOP);
 }
 
 // ---- the watchdog's thread ----

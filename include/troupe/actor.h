@@ -79,7 +79,7 @@ typedef struct troupe_actor_spec {
     // Private state: if state_size > 0 the runtime allocates that many
     // zeroed bytes, aligned for any type, and frees them after fini;
     // otherwise the handler gets `state` as is (the caller keeps it alive
-    // until fini runs).
+    // until fini runs). At most UINT32_MAX bytes (else TROUPE_EINVAL).
     size_t state_size;
     void *state;
     void *arg;              // passed to init
@@ -94,6 +94,7 @@ typedef struct troupe_actor_spec {
     // isolated actor still running past its budget is replaced by its
     // supervisor: the hung thread is abandoned, its later output dropped.
     // A shared loop cannot be preempted: there it is only reported.
+    // Budgets over UINT32_MAX ms (49 days) are taken as 49 days.
     int64_t budget_ms;
     // With placement TROUPE_PROCESS: how to start and watch the child
     // (copied at spawn). Ignored otherwise.

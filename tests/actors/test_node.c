@@ -5,6 +5,7 @@
 // their own threads, spawning from actors, stats, logging, and the ordered
 // shutdown that leaves nothing behind.
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "tr_actors.h"
@@ -74,6 +75,19 @@ START_TEST(bad_specs_are_einval)
               TROUPE_EINVAL);
     TR_CK_ERR(troupe_node_spawn(node, NULL, troupe_deadline_in(1000), &a),
               TROUPE_EINVAL);
+    s.placement = TROUPE_SHARED;
+    if (SIZE_MAX > UINT32_MAX) { // inline state is at most 4 GiB - 1
+        s.state_size = (size_t)UINT32_MAX + 1;
+        TR_CK_ERR(troupe_node_spawn(node, &s, troupe_deadline_in(1000), &a),
+                  TROUPE_EINVAL);
+    }
+    s.state_size = 0;
+    s.budget_ms = INT64_MAX; // taken as 49 days: a budget, not an error
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(1000), &a));
+    troupe_msg *r = NULL;
+    TR_CK_OK(troupe_call(cl, a, "echo", troupe_deadline_in(5000), &r, "{s:I}",
+                         "x", (int64_t)1));
+    troupe_msg_destroy(&r);
 }
 END_TEST
 
@@ -333,6 +347,49 @@ static int introspect(troupe_ctx *cx, void *state, const troupe_msg *msg)
                         (uint64_t)troupe_self(cx).slot);
 }
 
+// "go" [n]: handle n "spin" messages told to itself, then answer "go" with
+// its stats [received, handler_ns_p99, handler_ns_max].
+typedef struct spinner {
+    int64_t left;
+    troupe_deferred *go;
+} spinner;
+
+static int spin(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    spinner *sp = state;
+    if (troupe_msg_is(msg, "go")) {
+        TR_CK_OK(troupe_msg_read(msg, "[I]", &sp->left));
+        TR_CK_OK(troupe_defer(cx, msg, &sp->go));
+    } else if (--sp->left == 0) {
+        troupe_actor_stats st;
+        TR_CK_OK(troupe_actor_stats_get(cx, &st));
+        return troupe_deferred_reply(cx, &sp->go, "[UUU]", st.received,
+                                     st.handler_ns_p99, st.handler_ns_max);
+    }
+    return troupe_tell(cx, troupe_self(cx), "spin", NULL);
+}
+
+START_TEST(handler_p99_holds_past_65535_runs)
+{
+    // The handler-time histogram's buckets are 16 bits and halve when one
+    // is full: past that, the counts and the p99 must still make sense.
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = spin;
+    s.state_size = sizeof(spinner);
+    troupe_addr a;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &a));
+    troupe_msg *r = NULL;
+    TR_CK_OK(troupe_call(cl, a, "go", troupe_deadline_in(60000), &r, "[I]",
+                         (int64_t)200000));
+    uint64_t received = 0, p99 = 0, max = 0;
+    TR_CK_OK(troupe_msg_read(r, "[UUU]", &received, &p99, &max));
+    troupe_msg_destroy(&r);
+    ck_assert_uint_eq(received, 200001); // "go" and 200,000 spins
+    ck_assert_uint_gt(p99, 0);
+    ck_assert_uint_le(p99, max);
+}
+END_TEST
+
 START_TEST(actor_sees_its_context_and_stats)
 {
     troupe_actor_spec s = troupe_actor_spec_default();
@@ -477,6 +534,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, isolated_actor_blocks_only_itself);
     tcase_add_test(tc, actor_spawns_children_sync_on_its_loop_async_elsewhere);
     tcase_add_test(tc, actor_sees_its_context_and_stats);
+    tcase_add_test(tc, handler_p99_holds_past_65535_runs);
     tcase_add_test(tc, log_hook_hears_about_crashes);
     tcase_add_test(tc, max_ports_and_max_actors_are_elimit_and_counted);
     tcase_add_test(tc, node_destroy_from_a_handler_is_einval);
