@@ -35,6 +35,19 @@ void tr_actor_schedule(tr_port *p, tr_actor *a)
     p->rq_tail = a;
 }
 
+// The calling thread's cache of actor structs, if it is a port thread of
+// node n (actor_mem.h).
+static tr_actor_cache *s_cache(troupe_node *n)
+{
+    tr_port *p = tr_port_current();
+    return p && p->node == n ? &p->acache : NULL;
+}
+
+static void s_actor_free(troupe_node *n, tr_actor *a)
+{
+    tr_actor_mem_free(&n->amem, s_cache(n), a, sizeof *a + a->state_size);
+}
+
 int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
                  tr_actor **out)
 {
@@ -46,13 +59,13 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
     size_t extra = spec->state_size;
     if (extra > UINT32_MAX)
         return TROUPE_EINVAL;
-    tr_actor *a = calloc(1, sizeof *a + extra);
+    tr_actor *a = tr_actor_mem_alloc(&n->amem, s_cache(n), sizeof *a + extra);
     if (!a)
         return TROUPE_ENOMEM;
     uint32_t idx;
     int rc = tr_slots_alloc(&n->slots, &idx);
     if (rc) {
-        free(a);
+        tr_actor_mem_free(&n->amem, s_cache(n), a, sizeof *a + extra);
         if (rc == TROUPE_ELIMIT) {
             atomic_fetch_add(&n->limits_hit, 1);
             tr_logf(&n->log, TROUPE_LOG_WARN,
@@ -124,7 +137,7 @@ void tr_actor_discard(troupe_node *n, tr_actor *a)
     atomic_fetch_sub(&n->live_actors, 1);
     if (a->arg_free)
         a->arg_free(a->arg);
-    free(a);
+    s_actor_free(n, a);
 }
 
 static void s_port_list_add(tr_port *p, tr_actor *a)
@@ -357,7 +370,7 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     atomic_fetch_sub(&n->live_actors, 1);
     if (a->arg_free)
         a->arg_free(a->arg);
-    free(a);
+    s_actor_free(n, a);
     if (p->kind == TR_PORT_ISOLATED && p->n_actors == 0)
         p->quit = 1;
 }

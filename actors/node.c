@@ -78,6 +78,7 @@ static void s_free(troupe_node *n)
     tr_ctx_fini(&n->zctx);
     tr_offload_fini(n);
     tr_proc_node_fini(n);
+    tr_actor_mem_fini(&n->amem); // every actor has been freed
     pthread_mutex_destroy(&n->lock);
     free(n);
 }
@@ -109,6 +110,7 @@ TROUPE_API int troupe_node_new(troupe_node **out, const troupe_node_opts *opts)
         (tr_limits){o.max_msg_size, o.max_depth, o.max_items, o.max_tag_len};
     tr_log_init(&n->log, o.log, o.log_arg, o.log_level);
     pthread_mutex_init(&n->lock, NULL);
+    tr_actor_mem_init(&n->amem, sizeof(tr_actor)); // fails only with ESYS
     tr_offload_init(n); // no thread until the first job
     n->id = atomic_fetch_add(&s_node_ids, 1) + 1;
     n->max_ports = o.max_ports;

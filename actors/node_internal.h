@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "actor_mem.h"
 #include "decode_limits.h"
 #include "io_internal.h"
 #include "log.h"
@@ -255,6 +256,7 @@ struct tr_port {
     uint64_t run_ticks;
     uint64_t ticks_per_ms; // tr_ticks in a millisecond (0: not yet known)
     tr_io_set io;          // fds its actors watch (io.c)
+    tr_actor_cache acache; // actor structs its thread freed (actor_mem.h)
     // An isolated port given up on (tr_abandon): its actor is dead to the
     // world; whatever it still does is dropped and it ends when it can.
     _Atomic int abandoned;
@@ -266,6 +268,7 @@ struct troupe_node {
     tr_log log;                // logging
     tr_ctx zctx;               // zmq context
     tr_slots slots;            // actor table
+    tr_actor_mem amem;         // actor structs (actor_mem.h)
     tr_registry names;         // name registry
     uint32_t id;               // unique in the process (endpoint names)
     _Atomic(tr_port *) *ports; // max_ports entries

@@ -662,6 +662,7 @@ static void *s_port_main(void *arg)
     p->quit_waiter = NULL;
     tr_msg_scratch_release();
     tr_msg_pool_leave();
+    tr_actor_cache_drain(&n->amem, &p->acache);
     s_current = NULL;
     atomic_fetch_sub(&n->live_threads, 1);
     if (w) {

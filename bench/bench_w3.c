@@ -156,8 +156,13 @@ static void s_child(const bench_cfg *cfg, const char *kind, long n,
     long long dt;
     long rss0, hwm;
     if (sscanf(buf, "W3CHILD %lld %ld %ld", &dt, &rss0, &hwm) != 3 || dt <= 0 ||
-        rss0 < 0 || hwm < rss0)
+        rss0 < 0 || hwm < 0)
         bench_fail("W3 child (%s %ld): bad output '%s'", kind, n, buf);
+    // The kernel's RSS counters lag by up to 64 pages a thread: a small N
+    // whose actors fit memory touched already (an actor region, docs/
+    // design.md) can read a peak a few KiB under the start.
+    if (hwm < rss0)
+        hwm = rss0;
     *per_s = (double)n / ((double)dt / 1e9);
     *bytes = (double)(hwm - rss0) * 1024.0 / (double)n;
 }
