@@ -249,6 +249,7 @@ struct tr_port {
     // a run of messages to one actor with one tag stores only t0.
     const tr_actor *wd_actor; // whose identity is in busy_slot..., or NULL
     troupe_addr wd_addr;      // ...and its address then
+    troupe_addr wd_sup;       // ...and its supervisor (or none)
     char wd_tag[64];          // what busy_tag holds...
     size_t wd_tag_len;        // ...up to here (the rest NUL)
     // tr_ticks at the end of the last handler of the actor's run under way

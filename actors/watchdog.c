@@ -41,24 +41,27 @@ static void s_tag_read(tr_port *p, char out[64])
 void tr_watchdog_enter(tr_port *p, tr_actor *a, const troupe_msg *m,
                        uint64_t t0)
 {
-    // The actor's identity, unless it is there from its last message.
-    // (Its supervisor and budget are set before it runs and do not change.)
-    if (p->wd_actor != a || !troupe_addr_eq(p->wd_addr, a->addr)) {
+    // The actor's identity, unless it is there from its last message. (Its
+    // budget is set before it runs; its supervisor can change, when it is
+    // adopted.)
+    int sup = (a->flags & TR_ACT_KEEP) != 0;
+    troupe_addr sup_addr = sup ? a->supervisor : TROUPE_ADDR_NONE;
+    if (p->wd_actor != a || !troupe_addr_eq(p->wd_addr, a->addr) ||
+        !troupe_addr_eq(p->wd_sup, sup_addr)) {
         atomic_store_explicit(&p->busy_slot, a->addr.slot,
                               memory_order_relaxed);
         atomic_store_explicit(&p->busy_inc, a->addr.incarnation,
                               memory_order_relaxed);
-        int sup = (a->flags & TR_ACT_KEEP) != 0;
-        atomic_store_explicit(&p->busy_sup_slot, sup ? a->supervisor.slot : 0,
+        atomic_store_explicit(&p->busy_sup_slot, sup_addr.slot,
                               memory_order_relaxed);
-        atomic_store_explicit(&p->busy_sup_inc,
-                              sup ? a->supervisor.incarnation : 0,
+        atomic_store_explicit(&p->busy_sup_inc, sup_addr.incarnation,
                               memory_order_relaxed);
         atomic_store_explicit(&p->busy_budget_ns,
                               (uint64_t)a->budget_ms * 1000000u,
                               memory_order_relaxed);
         p->wd_actor = a;
         p->wd_addr = a->addr;
+        p->wd_sup = sup_addr;
     }
     s_tag_publish(p, m);
     TR_BUMP(p->busy_runs);
