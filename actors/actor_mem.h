@@ -6,6 +6,9 @@
 // million actors touches a million fresh structs: with 4 KiB pages each
 // first touch is a page fault (10-14 us each on the VMs troupe is measured
 // on, docs/performance.md, W3), with huge pages one fault covers 512 pages.
+// A node's first region is smaller (256 KiB) and on small pages: a node
+// with a few actors touches a few pages, instead of zeroing a whole huge
+// page at its first spawn.
 //
 // Freed structs are kept for the node's next actors (a port thread keeps a
 // short list of its own, the node the rest); the regions go back to the

@@ -96,6 +96,7 @@ TROUPE_API int troupe_node_new(troupe_node **out, const troupe_node_opts *opts)
     int rc = s_check_opts(&o);
     if (rc)
         return rc;
+    tr_clock_start(); // handler timing is calibrated by the first handler
     if (o.loops == 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         o.loops = c > 0 ? (unsigned)c : 1;

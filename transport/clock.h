@@ -14,8 +14,12 @@ int64_t tr_now_ns(void);
 // where clock_gettime costs tens of ns in a VM), nanoseconds elsewhere.
 // Ticks only make sense as differences; tr_ticks_to_ns converts them.
 uint64_t tr_ticks(void);
+// Start the calibration of ticks (a clock read; later calls do nothing):
+// a node does, so that its first conversion need not wait.
+void tr_clock_start(void);
 // Convert a tick difference to nanoseconds (calibrated against
-// CLOCK_MONOTONIC over the process's life so far, at least 1 ms of it).
+// CLOCK_MONOTONIC since tr_clock_start or the first conversion; waits
+// until 100 us of it have passed).
 uint64_t tr_ticks_to_ns(uint64_t ticks);
 // The other way round (costs a clock read: cache the result).
 uint64_t tr_ns_to_ticks(uint64_t ns);

@@ -25,10 +25,11 @@ extern "C" {
 // TROUPE_IO_* bits that are ready and ref the watch's id. Level-triggered,
 // one at a time: while such a message waits or is being handled the fd is
 // not looked at, and once its handler returned the fd is looked at again,
-// so the handler need not drain the fd (but it may, up to EAGAIN). The
-// watch ends with troupe_io_unwatch or with the actor. Returns 0 and *id
-// (may be NULL); TROUPE_EINVAL (fd < 0, no or unknown events, bad tag),
-// TROUPE_ENOMEM.
+// so the handler need not drain the fd (but it may, up to EAGAIN). An fd at
+// end of file or hung up stays ready: unwatch it when read() returns 0, or
+// it is told again at every turn of the loop. The watch ends with
+// troupe_io_unwatch or with the actor. Returns 0 and *id (may be NULL);
+// TROUPE_EINVAL (fd < 0, no or unknown events, bad tag), TROUPE_ENOMEM.
 TROUPE_API int troupe_io_watch(troupe_ctx *cx, int fd, unsigned events,
                                const char *tag, uint64_t *id);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 // ---- the child side: what the children serve ----
@@ -201,12 +202,22 @@ static int64_t s_mult = 1;
 
 int pt_main(int argc, char **argv, Suite *(*make)(void))
 {
-    for (int i = 1; i < argc; i++)
+    long linger_ms = 0;
+    for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--pidfile=", 10))
             s_write_pidfile(argv[i] + 10);
+        if (!strncmp(argv[i], "--linger-ms=", 12))
+            linger_ms = strtol(argv[i] + 12, NULL, 10);
+    }
     int code;
-    if (troupe_proc_child(s_kinds, sizeof s_kinds / sizeof s_kinds[0], &code))
+    if (troupe_proc_child(s_kinds, sizeof s_kinds / sizeof s_kinds[0], &code)) {
+        // A slow end (as atexit handlers may make it): the keepalive pipe
+        // is closed, the process is still there.
+        struct timespec ts = {linger_ms / 1000, linger_ms % 1000 * 1000000};
+        while (linger_ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
         return code;
+    }
     const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
     if (m && atoi(m) > 1)
         s_mult = atoi(m);

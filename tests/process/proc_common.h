@@ -25,7 +25,8 @@ extern char pt_rundir[160];
 // suite's main() is `return pt_main(argc, argv, make_suite);`. Extra
 // arguments a child may get (troupe_proc_spec.argv): "--pidfile=PATH"
 // (the child writes its pid there first thing, for a test that cannot
-// ask it).
+// ask it), "--linger-ms=N" (once its node is done and its keepalive pipe
+// closed, the child waits N ms before it exits).
 int pt_main(int argc, char **argv, Suite *(*make)(void));
 
 // ms scaled by CK_TIMEOUT_MULTIPLIER (sanitizer builds run slower): for

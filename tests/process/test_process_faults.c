@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc_common.h"
@@ -193,6 +194,54 @@ START_TEST(sigstopped_child_ends_with_etimedout_and_is_killed)
     TR_CK_ERR(
         troupe_call(cl, w, "pid", troupe_deadline_in(pt_ms(2000)), &r, NULL),
         TROUPE_EDEAD);
+}
+END_TEST
+
+// CPU time of this process (all threads), and monotonic time, in ns.
+static int64_t s_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t s_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+START_TEST(a_slow_exit_does_not_keep_the_proxy_busy)
+{
+    // A child whose node is done has closed its keepalive pipe, and may
+    // take a while to exit (here 300 ms; a killed child's teardown takes
+    // about 1 ms). A pipe at its end stays readable: the proxy once was
+    // told so at every turn until the pidfd said the rest, and on two
+    // cores that busy thread held a dying child back by up to 6 ms.
+    troupe_proc_spec ps = pt_proc("worker");
+    const char *argv[] = {"--linger-ms=300", NULL};
+    ps.argv = argv;
+    troupe_addr w = pt_spawn(&ps, "w");
+    int pid = pt_pid(cl, w);
+    TR_CK_OK(troupe_client_monitor(cl, w, NULL));
+    int64_t cpu0 = s_cpu_ns(), t0 = s_wall_ns();
+    TR_CK_OK(troupe_client_tell(cl, w, "normal", NULL));
+    int reason = pt_down(cl, w);
+    int64_t cpu = s_cpu_ns() - cpu0, wall = s_wall_ns() - t0;
+    ck_assert_msg(reason == 0, "ended with %d (%s)", reason,
+                  troupe_errname(reason));
+    ck_assert_msg(pt_wait_exit(pid, pt_ms(5000)), "child %d still there", pid);
+    ck_assert_msg(wall >= 300000000,
+                  "the down came %lld ms after the end, "
+                  "before the child's exit",
+                  (long long)(wall / 1000000));
+    // Waiting for the pidfd is idle; a thread told of the pipe at every
+    // turn would have spent about all of that time.
+    ck_assert_msg(cpu < wall / 2,
+                  "%lld ms of CPU in the %lld ms until the down: a busy "
+                  "proxy",
+                  (long long)(cpu / 1000000), (long long)(wall / 1000000));
 }
 END_TEST
 
@@ -552,6 +601,7 @@ Suite *make_suite(void)
                    sigkill_of_a_supervised_child_restarts_it_on_a_new_endpoint);
     tcase_add_test(tc, sigstop_is_caught_by_heartbeats_and_the_child_replaced);
     tcase_add_test(tc, sigstopped_child_ends_with_etimedout_and_is_killed);
+    tcase_add_test(tc, a_slow_exit_does_not_keep_the_proxy_busy);
     tcase_add_test(tc, busy_handler_is_not_taken_for_hung);
     tcase_add_test(tc,
                    messages_sent_while_the_child_is_down_reach_the_next_one);
