@@ -26,6 +26,18 @@ void tr_buf_init(tr_buf *b);
 void tr_buf_fini(tr_buf *b);
 // Append n bytes. 0 or TROUPE_ENOMEM.
 int tr_buf_append(tr_buf *b, const void *p, size_t n);
+// Room for n more bytes: where they go (b->len is unchanged: add what was
+// written), or NULL (TROUPE_ENOMEM).
+uint8_t *tr_buf_reserve(tr_buf *b, size_t n);
+
+// Write one msgpack item at w, byte for byte as msgpack-c's packer would
+// (the smallest encoding), and return the byte after it. w needs room for
+// TR_MP_ITEM_MAX bytes; a string's or array's head is only its header.
+#define TR_MP_ITEM_MAX 9
+uint8_t *tr_mp_put_uint(uint8_t *w, uint64_t v);
+uint8_t *tr_mp_put_int(uint8_t *w, int64_t v);
+uint8_t *tr_mp_put_str_head(uint8_t *w, uint32_t len);
+uint8_t *tr_mp_put_array_head(uint8_t *w, uint32_t count);
 
 // Check that [p, p+n) starts with exactly one well-formed msgpack object
 // within the limits, without allocating. *used (if not NULL) receives its

@@ -214,6 +214,59 @@ static size_t s_int(int64_t v, uint8_t *type)
     return v >= INT32_MIN ? 4 : 8;
 }
 
+uint8_t *tr_buf_reserve(tr_buf *b, size_t n)
+{
+    if (b->cap - b->len < n && s_grow(b, n) < 0)
+        return NULL;
+    return b->data + b->len;
+}
+
+// Type byte and w bytes of v, big-endian; room for TR_MP_ITEM_MAX.
+static uint8_t *s_put_at(uint8_t *w, uint8_t type, uint64_t v, size_t n)
+{
+    w[0] = type;
+    s_be64(w + 1, n > 0 ? v << (64 - 8 * n) : 0);
+    return w + 1 + n;
+}
+
+uint8_t *tr_mp_put_uint(uint8_t *w, uint64_t v)
+{
+    uint8_t type;
+    size_t n = s_uint(v, &type);
+    return s_put_at(w, type, v, n);
+}
+
+uint8_t *tr_mp_put_int(uint8_t *w, int64_t v)
+{
+    uint8_t type;
+    size_t n = s_int(v, &type);
+    return s_put_at(w, type, (uint64_t)v, n);
+}
+
+// As msgpack_pack_str(): fixstr, str 8, 16 or 32.
+uint8_t *tr_mp_put_str_head(uint8_t *w, uint32_t len)
+{
+    if (len < 32) {
+        w[0] = (uint8_t)(0xa0 | len);
+        return w + 1;
+    }
+    if (len <= UINT8_MAX)
+        return s_put_at(w, 0xd9, len, 1);
+    return len <= UINT16_MAX ? s_put_at(w, 0xda, len, 2)
+                             : s_put_at(w, 0xdb, len, 4);
+}
+
+// As msgpack_pack_array(): fixarray, array 16 or 32.
+uint8_t *tr_mp_put_array_head(uint8_t *w, uint32_t count)
+{
+    if (count < 16) {
+        w[0] = (uint8_t)(0x90 | count);
+        return w + 1;
+    }
+    return count <= UINT16_MAX ? s_put_at(w, 0xdc, count, 2)
+                               : s_put_at(w, 0xdd, count, 4);
+}
+
 // Check the value at f: returns the format past it, or NULL if the format
 // is bad (TROUPE_EINVAL). Notes containers' counts, and sets too_big when
 // the format itself nests deeper or holds more items than the limits allow

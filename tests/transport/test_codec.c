@@ -889,6 +889,98 @@ START_TEST(random_msgpack_c_objects_and_their_mutations_agree)
 }
 END_TEST
 
+// What msgpack-c's packer writes for one item, through its sbuffer.
+typedef enum {
+    S_UINT,
+    S_INT,
+    S_STR,
+    S_ARRAY
+} s_item;
+
+static size_t s_msgpack_c(s_item k, uint64_t v, uint8_t *out)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    switch (k) {
+    case S_UINT:
+        msgpack_pack_uint64(&pk, v);
+        break;
+    case S_INT:
+        msgpack_pack_int64(&pk, (int64_t)v);
+        break;
+    case S_STR:
+        msgpack_pack_str(&pk, (size_t)v);
+        break;
+    case S_ARRAY:
+        msgpack_pack_array(&pk, (size_t)v);
+        break;
+    }
+    size_t n = sb.size;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+START_TEST(item_writers_match_msgpack_c_byte_for_byte)
+{
+    // Every encoding's edges (the wire envelope is written with these).
+    static const int64_t ints[] = {0,
+                                   1,
+                                   31,
+                                   32,
+                                   127,
+                                   128,
+                                   255,
+                                   256,
+                                   65535,
+                                   65536,
+                                   (int64_t)UINT32_MAX,
+                                   (int64_t)UINT32_MAX + 1,
+                                   INT64_MAX,
+                                   -1,
+                                   -32,
+                                   -33,
+                                   -128,
+                                   -129,
+                                   -32768,
+                                   -32769,
+                                   INT32_MIN,
+                                   (int64_t)INT32_MIN - 1,
+                                   INT64_MIN};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        for (int k = S_UINT; k <= S_ARRAY; k++) {
+            uint64_t v = (uint64_t)ints[i];
+            if (k == S_UINT && ints[i] < 0)
+                v = UINT64_MAX - (uint64_t)(-(ints[i] + 1)); // the top too
+            if ((k == S_STR || k == S_ARRAY) && (ints[i] < 0 || v > UINT32_MAX))
+                continue;
+            uint8_t want[16], got[16 + TR_MP_ITEM_MAX];
+            size_t n = s_msgpack_c((s_item)k, v, want);
+            uint8_t *end = k == S_UINT  ? tr_mp_put_uint(got, v)
+                           : k == S_INT ? tr_mp_put_int(got, (int64_t)v)
+                           : k == S_STR
+                               ? tr_mp_put_str_head(got, (uint32_t)v)
+                               : tr_mp_put_array_head(got, (uint32_t)v);
+            ck_assert_msg((size_t)(end - got) == n && !memcmp(got, want, n),
+                          "item kind %d of %lld: %zu bytes, msgpack-c %zu", k,
+                          (long long)ints[i], (size_t)(end - got), n);
+        }
+    }
+    // tr_buf_reserve gives room at the end and leaves len alone.
+    tr_buf b;
+    tr_buf_init(&b);
+    ck_assert_int_eq(tr_buf_append(&b, "ab", 2), 0);
+    uint8_t *w = tr_buf_reserve(&b, 1000);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_ptr_eq(w, b.data + 2);
+    ck_assert_uint_eq(b.len, 2);
+    ck_assert_uint_ge(b.cap, 1002);
+    tr_buf_fini(&b);
+}
+END_TEST
+
 static Suite *s_suite(void)
 {
     Suite *s = suite_create("codec");
@@ -896,6 +988,7 @@ static Suite *s_suite(void)
     tcase_set_timeout(tc, TR_TCASE_TIMEOUT);
     tcase_add_test(tc, scalars_round_trip_at_their_extremes);
     tcase_add_test(tc, integers_pack_in_their_smallest_encoding);
+    tcase_add_test(tc, item_writers_match_msgpack_c_byte_for_byte);
     tcase_add_test(tc, doubles_round_trip_and_integers_read_as_doubles);
     tcase_add_test(tc, strings_read_borrowed_or_copied);
     tcase_add_test(tc, null_string_packs_nil_and_reads_back_as_null);
