@@ -35,12 +35,18 @@ void tr_actor_schedule(tr_port *p, tr_actor *a)
     p->rq_tail = a;
 }
 
-// The calling thread's cache of actor structs, if it is a port thread of
-// node n (actor_mem.h).
+// The calling thread's cache of actor structs (actor_mem.h), and of slots
+// (slots.h), if it is a port thread of node n.
 static tr_actor_cache *s_cache(troupe_node *n)
 {
     tr_port *p = tr_port_current();
     return p && p->node == n ? &p->acache : NULL;
+}
+
+static tr_slot_cache *s_slot_cache(troupe_node *n)
+{
+    tr_port *p = tr_port_current();
+    return p && p->node == n ? &p->scache : NULL;
 }
 
 static void s_actor_free(troupe_node *n, tr_actor *a)
@@ -63,7 +69,7 @@ int tr_actor_new(troupe_node *n, const troupe_actor_spec *spec, tr_port *on,
     if (!a)
         return TROUPE_ENOMEM;
     uint32_t idx;
-    int rc = tr_slots_alloc(&n->slots, &idx);
+    int rc = tr_slots_alloc(&n->slots, s_slot_cache(n), &idx);
     if (rc) {
         tr_actor_mem_free(&n->amem, s_cache(n), a, sizeof *a + extra);
         if (rc == TROUPE_ELIMIT) {
@@ -133,7 +139,7 @@ void tr_actor_discard(troupe_node *n, tr_actor *a)
     }
     tr_watch_free_all(&a->watchers);
     tr_watch_free_all(&a->links);
-    tr_slots_release(&n->slots, a->addr.slot);
+    tr_slots_release(&n->slots, s_slot_cache(n), a->addr.slot);
     atomic_fetch_sub(&n->live_actors, 1);
     if (a->arg_free)
         a->arg_free(a->arg);
@@ -366,7 +372,7 @@ void tr_actor_terminate(tr_port *p, tr_actor *a, int reason)
     } else
         tr_actor_end_run(p, a, reason);
     s_port_list_remove(p, a);
-    tr_slots_release(&n->slots, a->addr.slot);
+    tr_slots_release(&n->slots, s_slot_cache(n), a->addr.slot);
     atomic_fetch_sub(&n->live_actors, 1);
     if (a->arg_free)
         a->arg_free(a->arg);

@@ -258,6 +258,7 @@ struct tr_port {
     uint64_t ticks_per_ms; // tr_ticks in a millisecond (0: not yet known)
     tr_io_set io;          // fds its actors watch (io.c)
     tr_actor_cache acache; // actor structs its thread freed (actor_mem.h)
+    tr_slot_cache scache;  // free slot indices its thread holds (slots.h)
     // An isolated port given up on (tr_abandon): its actor is dead to the
     // world; whatever it still does is dropped and it ends when it can.
     _Atomic int abandoned;

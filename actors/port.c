@@ -663,6 +663,7 @@ static void *s_port_main(void *arg)
     tr_msg_scratch_release();
     tr_msg_pool_leave();
     tr_actor_cache_drain(&n->amem, &p->acache);
+    tr_slots_cache_drain(&n->slots, &p->scache);
     s_current = NULL;
     atomic_fetch_sub(&n->live_threads, 1);
     if (w) {

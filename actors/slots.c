@@ -42,42 +42,85 @@ tr_slot *tr_slots_get(tr_slots *t, uint32_t i)
     return chunk ? &chunk[i % TR_SLOT_CHUNK] : NULL;
 }
 
-int tr_slots_alloc(tr_slots *t, uint32_t *index)
+// One free slot from the table, under its lock: 0, TROUPE_ELIMIT or
+// TROUPE_ENOMEM.
+static int s_take(tr_slots *t, uint32_t *index)
 {
-    pthread_mutex_lock(&t->lock);
     uint32_t i = t->free_head;
     if (i) {
         t->free_head = tr_slots_get(t, i)->next_free;
-    } else {
-        i = t->next_new;
-        uint32_t c = i / TR_SLOT_CHUNK;
-        if (c >= t->max_chunks) {
-            pthread_mutex_unlock(&t->lock);
-            return TROUPE_ELIMIT;
-        }
-        if (!atomic_load_explicit(&t->chunks[c], memory_order_relaxed)) {
-            tr_slot *chunk = calloc(TR_SLOT_CHUNK, sizeof *chunk);
-            if (!chunk) {
-                pthread_mutex_unlock(&t->lock);
-                return TROUPE_ENOMEM;
-            }
-            atomic_store_explicit(&t->chunks[c], chunk, memory_order_release);
-        }
-        t->next_new++;
+        *index = i;
+        return 0;
     }
-    pthread_mutex_unlock(&t->lock);
+    i = t->next_new;
+    uint32_t c = i / TR_SLOT_CHUNK;
+    if (c >= t->max_chunks)
+        return TROUPE_ELIMIT;
+    if (!atomic_load_explicit(&t->chunks[c], memory_order_relaxed)) {
+        tr_slot *chunk = calloc(TR_SLOT_CHUNK, sizeof *chunk);
+        if (!chunk)
+            return TROUPE_ENOMEM;
+        atomic_store_explicit(&t->chunks[c], chunk, memory_order_release);
+    }
+    t->next_new++;
     *index = i;
     return 0;
 }
 
-void tr_slots_release(tr_slots *t, uint32_t index)
+int tr_slots_alloc(tr_slots *t, tr_slot_cache *cache, uint32_t *index)
+{
+    if (cache && cache->n) {
+        *index = cache->idx[--cache->n];
+        return 0;
+    }
+    pthread_mutex_lock(&t->lock);
+    int rc = s_take(t, index);
+    // A port thread takes a batch: its next spawns need no lock.
+    for (uint32_t k = 1; rc == 0 && cache && k < TR_SLOT_BATCH; k++) {
+        uint32_t i;
+        if (s_take(t, &i) != 0)
+            break; // what is left stays for others
+        cache->idx[cache->n++] = i;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+// Put index on the table's free list, under its lock.
+static void s_give(tr_slots *t, uint32_t index)
+{
+    tr_slots_get(t, index)->next_free = t->free_head;
+    t->free_head = index;
+}
+
+// Move the n last indices of cache back to the table.
+static void s_give_back(tr_slots *t, tr_slot_cache *cache, uint32_t n)
+{
+    pthread_mutex_lock(&t->lock);
+    for (uint32_t k = 0; k < n && cache->n; k++)
+        s_give(t, cache->idx[--cache->n]);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void tr_slots_release(tr_slots *t, tr_slot_cache *cache, uint32_t index)
 {
     tr_slot *s = tr_slots_get(t, index);
     atomic_store_explicit(&s->actor, NULL, memory_order_relaxed);
+    if (cache) {
+        if (cache->n == TR_SLOT_CACHE_MAX)
+            s_give_back(t, cache, TR_SLOT_BATCH);
+        cache->idx[cache->n++] = index;
+        return;
+    }
     pthread_mutex_lock(&t->lock);
-    s->next_free = t->free_head;
-    t->free_head = index;
+    s_give(t, index);
     pthread_mutex_unlock(&t->lock);
+}
+
+void tr_slots_cache_drain(tr_slots *t, tr_slot_cache *cache)
+{
+    if (cache->n)
+        s_give_back(t, cache, cache->n);
 }
 
 uint32_t tr_slot_activate(tr_slot *s)

@@ -42,11 +42,26 @@ void tr_slots_fini(tr_slots *t);
 // The slot at index i, or NULL if i was never handed out. Thread: any.
 tr_slot *tr_slots_get(tr_slots *t, uint32_t i);
 
-// Take a free slot: returns 0 and *index with the slot dead (alive bit 0)
-// and its incarnation fresh, or TROUPE_ELIMIT / TROUPE_ENOMEM.
-int tr_slots_alloc(tr_slots *t, uint32_t *index);
-// Give a dead slot back.
-void tr_slots_release(tr_slots *t, uint32_t index);
+// A port thread's own free slot indices (only its thread touches it):
+// slots go between it and the table TR_SLOT_BATCH at a time, so that a
+// loop spawning and ending actors takes the table's lock once per batch,
+// not twice per actor (two loops spawning contended on it, W3).
+#define TR_SLOT_BATCH 32u
+#define TR_SLOT_CACHE_MAX (2 * TR_SLOT_BATCH)
+typedef struct tr_slot_cache {
+    uint32_t n;                      // indices in idx
+    uint32_t idx[TR_SLOT_CACHE_MAX]; // free, dead slots
+} tr_slot_cache;
+
+// Take a free slot (from cache when it has one; cache may be NULL): returns
+// 0 and *index with the slot dead (alive bit 0) and its incarnation fresh,
+// or TROUPE_ELIMIT / TROUPE_ENOMEM. max_actors counts the slots cached by
+// port threads as taken (at most TR_SLOT_CACHE_MAX per port).
+int tr_slots_alloc(tr_slots *t, tr_slot_cache *cache, uint32_t *index);
+// Give a dead slot back (to cache when there is one and it has room).
+void tr_slots_release(tr_slots *t, tr_slot_cache *cache, uint32_t index);
+// Give every slot of cache back to the table (a port thread ending).
+void tr_slots_cache_drain(tr_slots *t, tr_slot_cache *cache);
 
 // Make the slot alive: sets its incarnation's alive bit, depth 0. Returns
 // the incarnation.
