@@ -1,28 +1,19 @@
 // SPDX-License-Identifier: MIT
 //
-// Actor memory (see actor_mem.h): regions (a small first one, then 2 MiB
-// ones advised for huge pages) carved into structs of a few size classes;
+// Actor memory (see actor_mem.h): regions (mem_region.h) carved into
+// structs of a few size classes;
 // free lists per port thread in front of the node's, moved in batches so
 // that the node's lock is taken once per batch, not once per spawn.
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "actor_mem.h"
 #include "troupe/error.h"
 
 #define S_ON TR_ACTOR_MEM_ON
-#define S_REGION (2u << 20)  // bytes in a region, and its alignment
 #define S_FIRST (256u << 10) // bytes in a node's first region
-#define S_HEAD 64            // a region's header (region_head)
 #define S_BATCH 32           // structs moved between a cache and the node
 #define S_CACHE_MAX 256      // a cache keeps at most this many per class
-
-// The start of each region.
-typedef struct region_head {
-    char *next;  // the region made before, or NULL
-    size_t size; // bytes mapped
-} region_head;
 
 struct tr_actor_mem_obj {
     tr_actor_mem_obj *next; // free-list link, while free
@@ -61,46 +52,20 @@ int tr_actor_mem_init(tr_actor_mem *m, size_t base)
 
 void tr_actor_mem_fini(tr_actor_mem *m)
 {
-    char *r = m->regions;
-    while (r) {
-        const region_head *h = (const region_head *)r;
-        char *next = h->next;
-        munmap(r, h->size);
-        r = next;
-    }
-    m->regions = NULL;
+    tr_regions_unmap(&m->regions);
     pthread_mutex_destroy(&m->lock);
 }
 
 // A new region, made the one to carve from. Under the lock. The first is
 // S_FIRST bytes on small pages: a small node (a process child, a test, a
-// tool with a few actors) touches a few of them. The next are 2 MiB
-// aligned and advised for huge pages: one fault covers 512 pages, but
-// zeroes 2 MiB at once (about 1.7 ms on the VMs troupe is measured on,
-// perf over W6 process restarts), too dear for a node's first spawn.
+// tool with a few actors) touches a few of them (mem_region.h).
 static int s_new_region(tr_actor_mem *m)
 {
-    size_t size = m->regions ? S_REGION : S_FIRST;
-    size_t len = m->regions ? 2 * size : size;
-    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    char *end, *at = tr_region_new(&m->regions, S_FIRST, &end);
+    if (!at)
         return TROUPE_ENOMEM;
-    char *r = p;
-    if (m->regions) {
-        r = (char *)(((uintptr_t)p + S_REGION - 1) &
-                     ~(uintptr_t)(S_REGION - 1));
-        if (r > p)
-            munmap(p, (size_t)(r - p));
-        if (r + S_REGION < p + len)
-            munmap(r + S_REGION, (size_t)(p + len - (r + S_REGION)));
-        (void)madvise(r, S_REGION, MADV_HUGEPAGE); // a hint: fine if refused
-    }
-    *(region_head *)r = (region_head){.next = m->regions, .size = size};
-    m->regions = r;
-    m->mapped += size;
-    m->carve = r + S_HEAD;
-    m->carve_end = r + size;
+    m->carve = at;
+    m->carve_end = end;
     return 0;
 }
 

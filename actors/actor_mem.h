@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
 // Actor memory, actors layer: the structs of actors (with their inline
-// state, when small) come from 2 MiB regions that the kernel may back with
-// huge pages (MADV_HUGEPAGE), carved in a few size classes. Spawning a
-// million actors touches a million fresh structs: with 4 KiB pages each
-// first touch is a page fault (10-14 us each on the VMs troupe is measured
-// on, docs/performance.md, W3), with huge pages one fault covers 512 pages.
-// A node's first region is smaller (256 KiB) and on small pages: a node
-// with a few actors touches a few pages, instead of zeroing a whole huge
-// page at its first spawn.
+// state, when small) are carved in a few size classes from the node's
+// regions (mem_region.h: a small first one, then 2 MiB ones on huge
+// pages). Spawning a million actors touches a million fresh structs: one
+// page fault per 2 MiB instead of one per 4 KiB.
 //
 // Freed structs are kept for the node's next actors (a port thread keeps a
 // short list of its own, the node the rest); the regions go back to the
@@ -21,6 +17,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "mem_region.h"
 
 // Size classes: struct sizes up to the last are carved from regions.
 #define TR_ACTOR_MEM_CLASSES 4
@@ -51,9 +49,8 @@ typedef struct tr_actor_mem {
     pthread_mutex_t lock;
     size_t base;                                  // smallest struct size
     tr_actor_mem_obj *free[TR_ACTOR_MEM_CLASSES]; // freed structs
-    void *regions;                                // all regions, linked
+    tr_regions regions;                           // where structs come from
     char *carve, *carve_end;                      // what the newest has left
-    size_t mapped;                                // bytes in regions
 } tr_actor_mem;
 
 // base: the size of an actor struct without inline state. Returns 0, or

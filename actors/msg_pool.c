@@ -5,18 +5,21 @@
 // threads push given-back chunks onto; the owner takes the whole stack at
 // once when its free list runs dry (push + take-all has no ABA problem).
 // When the owner ends, it marks the stack with a sentinel; later frees see
-// it and free their chunk instead. `refs` counts chunks not yet freed plus
-// one for the owner, and whoever brings it to zero frees the pool.
-//
+// it and let go of their chunk instead. Chunks are carved from the pool's
+// own regions (mem_region.h: 2 MiB huge pages after a first 64 KiB), never
+// freed one by one: `refs` counts chunks not let go of plus one for the
+// owner, and whoever brings it to zero unmaps the regions and frees the
+// pool. So a thread keeps the chunks of its peak until it ends.
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "mem_region.h"
 #include "msg_pool.h"
 #include "troupe/error.h"
 
-// Chunks a pool keeps for reuse; more are freed (at most 384 KiB a thread).
-#define S_KEEP 1024
+// Bytes of a pool's first region (mem_region.h); the next are 2 MiB.
+#define S_FIRST (64u << 10)
 
 typedef struct s_chunk {
     struct s_chunk *next; // free-list link, while the chunk is free
@@ -25,10 +28,11 @@ typedef struct s_chunk {
 // The owner's fields and the shared ones live on separate cache lines:
 // other threads push onto `returned` while the owner pops from `local`.
 struct tr_msg_pool {
-    size_t chunk;   // bytes of its chunks (its size class)
-    s_chunk *local; // owner's free list
-    size_t n_local; // chunks on it
-    s_chunk *stash; // taken from `returned`, not walked
+    size_t chunk;            // bytes of its chunks (its size class)
+    s_chunk *local;          // owner's free list
+    s_chunk *stash;          // taken from `returned`, not walked
+    tr_regions regions;      // where its chunks are carved from
+    char *carve, *carve_end; // what the newest region has left
     _Alignas(64) _Atomic(s_chunk *) returned; // given back by other threads
     atomic_size_t refs; // chunks not freed, + 1 for the owner
 };
@@ -46,7 +50,8 @@ typedef struct s_back {
 static _Thread_local s_back s_back_chain
     __attribute__((tls_model("initial-exec")));
 
-static s_chunk s_orphan; // `returned` of a pool whose owner has ended
+static s_chunk s_orphan;       // `returned` of a pool whose owner has ended
+static atomic_size_t s_mapped; // bytes in the regions of all pools
 // A thread's pools, one per size class: most messages (a short tag and a
 // small body) fit the small chunks, and a mailbox of them then costs half.
 #define S_CLASSES 2
@@ -72,11 +77,35 @@ static inline void s_prefetch_w(const s_chunk *c, size_t bytes)
     }
 }
 
-// Drop n chunk references; the one that reaches zero frees the pool.
+// Drop n chunk references; the one that reaches zero frees the pool and
+// its regions (every chunk is back).
 static void s_unref(tr_msg_pool *p, size_t n)
 {
-    if (atomic_fetch_sub_explicit(&p->refs, n, memory_order_acq_rel) == n)
+    if (atomic_fetch_sub_explicit(&p->refs, n, memory_order_acq_rel) == n) {
+        atomic_fetch_sub_explicit(&s_mapped, p->regions.mapped,
+                                  memory_order_relaxed);
+        tr_regions_unmap(&p->regions);
         free(p);
+    }
+}
+
+// A fresh chunk, carved from the pool's regions (a new one if need be), or
+// NULL.
+static s_chunk *s_carve(tr_msg_pool *p)
+{
+    if ((size_t)(p->carve_end - p->carve) < p->chunk) {
+        char *end, *at = tr_region_new(&p->regions, S_FIRST, &end);
+        if (!at)
+            return NULL;
+        p->carve = at;
+        p->carve_end = end;
+        atomic_fetch_add_explicit(&s_mapped,
+                                  (size_t)(end - at) + TR_REGION_HEAD,
+                                  memory_order_relaxed);
+    }
+    s_chunk *c = (s_chunk *)p->carve;
+    p->carve += p->chunk;
+    return c;
 }
 
 void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
@@ -95,7 +124,6 @@ void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
     s_chunk *c = p->local;
     if (c) {
         p->local = c->next;
-        p->n_local--;
         s_prefetch_w(p->local, p->chunk);
     } else if (p->stash || (p->stash = atomic_exchange_explicit(
                                 &p->returned, NULL, memory_order_acquire))) {
@@ -103,9 +131,9 @@ void *tr_msg_pool_alloc(size_t size, tr_msg_pool **home)
         p->stash = c->next;
         s_prefetch_w(p->stash, p->chunk);
     } else {
-        if (!(c = malloc(p->chunk))) {
+        if (!(c = s_carve(p))) {
             *home = NULL;
-            return NULL;
+            return malloc(size); // NULL too, most likely
         }
         atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
     }
@@ -120,12 +148,7 @@ static void s_push_back(tr_msg_pool *home, s_chunk *head, s_chunk *tail,
 {
     s_chunk *top = atomic_load_explicit(&home->returned, memory_order_relaxed);
     do {
-        if (top == &s_orphan) { // its thread has ended
-            while (head) {
-                s_chunk *next = head == tail ? NULL : head->next;
-                free(head);
-                head = next;
-            }
+        if (top == &s_orphan) { // its thread has ended: let go of them
             s_unref(home, n);
             return;
         }
@@ -145,14 +168,8 @@ void tr_msg_pool_free(void *mem, tr_msg_pool *home)
     }
     s_chunk *c = mem;
     if (home == s_pools[0] || home == s_pools[1]) { // this thread's
-        if (home->n_local < S_KEEP) {
-            c->next = home->local;
-            home->local = c;
-            home->n_local++;
-        } else {
-            free(c);
-            s_unref(home, 1);
-        }
+        c->next = home->local;
+        home->local = c;
         return;
     }
     if (!s_pools[0]) { // a thread without pools has no turns to flush at
@@ -196,15 +213,11 @@ int tr_msg_pool_enter(void)
     return 0;
 }
 
-static size_t s_free_list(s_chunk *c)
+static size_t s_count(const s_chunk *c)
 {
     size_t n = 0;
-    while (c) {
-        s_chunk *next = c->next;
-        free(c);
-        c = next;
+    for (; c; c = c->next)
         n++;
-    }
     return n;
 }
 
@@ -218,8 +231,13 @@ void tr_msg_pool_leave(void)
         s_pools[k] = NULL;
         s_chunk *back = atomic_exchange_explicit(&p->returned, &s_orphan,
                                                  memory_order_acquire);
-        size_t n =
-            s_free_list(p->local) + s_free_list(p->stash) + s_free_list(back);
-        s_unref(p, n + 1);
+        // The chunks it holds are let go of; those other threads hold
+        // are when they give them back (s_push_back).
+        s_unref(p, s_count(p->local) + s_count(p->stash) + s_count(back) + 1);
     }
+}
+
+size_t tr_msg_pool_mapped(void)
+{
+    return atomic_load_explicit(&s_mapped, memory_order_relaxed);
 }

@@ -41,13 +41,13 @@ START_TEST(structs_are_zeroed_aligned_and_reused)
     ck_assert_ptr_nonnull(c);
     ck_assert_uint_eq((uintptr_t)c % 16, 0);
     ck_assert(s_zeroed(c, S_BASE + 100));
-    size_t mapped = m.mapped; // a node's first region: 256 KiB
+    size_t mapped = m.regions.mapped; // a node's first region: 256 KiB
     ck_assert_uint_eq(mapped, TR_ACTOR_MEM_ON ? 256u << 10 : 0);
     // Too large for a class: malloc'd, no region touched.
     unsigned char *big = tr_actor_mem_alloc(&m, NULL, S_BASE + 4096);
     ck_assert_ptr_nonnull(big);
     ck_assert(s_zeroed(big, S_BASE + 4096));
-    ck_assert_uint_eq(m.mapped, mapped);
+    ck_assert_uint_eq(m.regions.mapped, mapped);
     tr_actor_mem_free(&m, NULL, big, S_BASE + 4096);
     tr_actor_mem_free(&m, NULL, c, S_BASE + 100);
     tr_actor_mem_free(&m, NULL, b, S_BASE);
@@ -77,10 +77,10 @@ START_TEST(a_cache_takes_and_gives_back_in_batches)
     ck_assert_uint_eq(cache.n[0], 0);
     ck_assert_ptr_null(cache.free[0]);
     // All of it is reused: no region more for the same number again.
-    size_t mapped = m.mapped;
+    size_t mapped = m.regions.mapped;
     for (int i = 0; i < S_N; i++)
         p[i] = tr_actor_mem_alloc(&m, NULL, S_BASE);
-    ck_assert_uint_eq(m.mapped, mapped);
+    ck_assert_uint_eq(m.regions.mapped, mapped);
     for (int i = 0; i < S_N; i++)
         tr_actor_mem_free(&m, NULL, p[i], S_BASE);
     tr_actor_mem_fini(&m);
@@ -127,7 +127,7 @@ START_TEST(structs_freed_on_another_thread_go_back)
     // Three rounds of S_N structs of 368 bytes: the first round's regions
     // (the first of 256 KiB, then one of 2 MiB) serve the next two.
     if (TR_ACTOR_MEM_ON)
-        ck_assert_uint_eq(m.mapped, (256u << 10) + (2u << 20));
+        ck_assert_uint_eq(m.regions.mapped, (256u << 10) + (2u << 20));
     tr_actor_mem_fini(&m);
 }
 END_TEST
