@@ -3,9 +3,11 @@
 // W4 ring: a token goes round a ring of actors, each telling the next one
 // the count of hops left, until it reaches 0; hops per second. `ring-1000`
 // spreads the ring round-robin over every loop (actor i on loop i % loops,
-// so on 2 loops every hop crosses threads); `ring-1000-one-loop` keeps it on
-// loop 0. No baseline. The run checks which actor ends the token and that
-// the actors together saw every hop.
+// so on 2 loops every hop crosses threads); `ring-1000-blocks` spreads it
+// in one run of neighbours per loop (actor i on loop i * loops / size: a
+// round crosses threads `loops` times, as where chatty actors are placed
+// together); `ring-1000-one-loop` keeps it on loop 0. No baseline. The run
+// checks which actor ends the token and that the actors together saw every hop.
 #include <stdlib.h>
 
 #include "bench.h"
@@ -32,10 +34,28 @@ static int s_member(troupe_ctx *cx, void *state, const troupe_msg *msg)
     return troupe_tell(cx, m->next, "tok", "[I]", left - 1);
 }
 
+typedef enum w4_layout {
+    W4_ROUND_ROBIN, // member i on loop i % loops
+    W4_BLOCKS,      // member i on loop i * loops / size
+    W4_ONE_LOOP,    // all on loop 0
+} w4_layout;
+
 typedef struct w4_variant {
     const char *name; // JSON variant
-    int one_loop;     // all members on loop 0
+    w4_layout layout; // where the members live
 } w4_variant;
+
+static int s_loop_of(const w4_variant *v, long i, long size, unsigned loops)
+{
+    switch (v->layout) {
+    case W4_ROUND_ROBIN:
+        return (int)(i % (long)loops);
+    case W4_BLOCKS:
+        return (int)(i * (long)loops / size);
+    default:
+        return 0;
+    }
+}
 
 static double s_run(const bench_cfg *cfg, const w4_variant *v)
 {
@@ -52,7 +72,7 @@ static double s_run(const bench_cfg *cfg, const w4_variant *v)
         troupe_actor_spec spec = troupe_actor_spec_default();
         spec.handler = s_member;
         spec.state = &ring[i];
-        spec.loop = TROUPE_LOOP(v->one_loop ? 0 : (int)(i % (long)loops));
+        spec.loop = TROUPE_LOOP(s_loop_of(v, i, size, loops));
         ring[i].index = i;
         ring[i].client = troupe_client_addr(c);
         bench_ok(
@@ -89,8 +109,9 @@ static double s_run(const bench_cfg *cfg, const w4_variant *v)
 void bench_w4(const bench_cfg *cfg)
 {
     static const w4_variant vs[] = {
-        {"ring-1000", 0},
-        {"ring-1000-one-loop", 1},
+        {"ring-1000", W4_ROUND_ROBIN},
+        {"ring-1000-blocks", W4_BLOCKS},
+        {"ring-1000-one-loop", W4_ONE_LOOP},
     };
     enum {
         NV = sizeof vs / sizeof vs[0]
