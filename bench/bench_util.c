@@ -232,6 +232,7 @@ typedef struct s_result {
     double value;          // NaN: not measured (variant not implemented)
     char baseline[48];     // "" if none
     double baseline_value; // valid if baseline[0]
+    int json_only;         // not in the printed table
 } s_result;
 
 static s_result *s_results;
@@ -244,9 +245,9 @@ static void s_copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-void bench_add(const char *id, const char *variant, const char *metric,
-               const char *unit, double value, const char *baseline,
-               double baseline_value)
+static void s_add(const char *id, const char *variant, const char *metric,
+                  const char *unit, double value, const char *baseline,
+                  double baseline_value, int json_only)
 {
     if (s_n_results == s_cap_results) {
         size_t cap = s_cap_results ? 2 * s_cap_results : 64;
@@ -264,6 +265,21 @@ void bench_add(const char *id, const char *variant, const char *metric,
     r->value = value;
     s_copy(r->baseline, sizeof r->baseline, baseline);
     r->baseline_value = baseline ? baseline_value : NAN;
+    r->json_only = json_only;
+}
+
+void bench_add(const char *id, const char *variant, const char *metric,
+               const char *unit, double value, const char *baseline,
+               double baseline_value)
+{
+    s_add(id, variant, metric, unit, value, baseline, baseline_value, 0);
+}
+
+void bench_add_json(const char *id, const char *variant, const char *metric,
+                    const char *unit, double value, const char *baseline,
+                    double baseline_value)
+{
+    s_add(id, variant, metric, unit, value, baseline, baseline_value, 1);
 }
 
 void bench_add_note(const char *fmt, ...)
@@ -354,6 +370,8 @@ void bench_print_table(FILE *f, const bench_meta *m)
     fprintf(f, "|---|---|---|---:|---|---:|---:|\n");
     for (size_t i = 0; i < s_n_results; i++) {
         const s_result *r = &s_results[i];
+        if (r->json_only)
+            continue;
         char v[32], bv[32], ra[32];
         s_fmt(v, sizeof v, r->value);
         s_fmt(bv, sizeof bv, r->baseline_value);

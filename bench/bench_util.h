@@ -99,6 +99,11 @@ long bench_status_kb(const char *field);
 void bench_add(const char *id, const char *variant, const char *metric,
                const char *unit, double value, const char *baseline,
                double baseline_value);
+// The same, for the JSON only (not in the printed table): the extra
+// quantiles of a latency distribution, which the table would drown in.
+void bench_add_json(const char *id, const char *variant, const char *metric,
+                    const char *unit, double value, const char *baseline,
+                    double baseline_value);
 
 // A free-form line printed under the table (e.g. W3's memory floor), also
 // kept in the meta file as "notes".

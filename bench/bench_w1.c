@@ -124,16 +124,26 @@ static const w1_variant s_variants[] = {
 };
 #define S_NV (sizeof s_variants / sizeof s_variants[0])
 
-// p50 and p99 of one repetition, in µs.
+// The quantiles of the round trip kept per repetition: p50 and p99 go in
+// the table, all of them in the JSON (bench/plot draws the distribution).
+static const double s_q[] = {0.01, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 0.999};
+static const char *const s_qname[] = {"rtt_us_p1",  "rtt_us_p10", "rtt_us_p25",
+                                      "rtt_us_p50", "rtt_us_p75", "rtt_us_p90",
+                                      "rtt_us_p99", "rtt_us_p999"};
+#define S_NQ (sizeof s_q / sizeof s_q[0])
+#define S_P50 3
+#define S_P99 6
+
+// The quantiles of each repetition, in µs.
 typedef struct w1_figs {
-    double p50[16], p99[16]; // per repetition
+    double q[S_NQ][16]; // [quantile][repetition]
 } w1_figs;
 
 static void s_record(w1_figs *f, int rep, double *samples, long n)
 {
     bench_sort(samples, (size_t)n);
-    f->p50[rep] = bench_quantile_sorted(samples, (size_t)n, 0.50);
-    f->p99[rep] = bench_quantile_sorted(samples, (size_t)n, 0.99);
+    for (size_t k = 0; k < S_NQ; k++)
+        f->q[k][rep] = bench_quantile_sorted(samples, (size_t)n, s_q[k]);
 }
 
 static void s_run_troupe(const bench_cfg *cfg, const w1_variant *v,
@@ -206,11 +216,18 @@ static void s_run_remote(const bench_cfg *cfg, w1_figs *f, int rep)
     char *argv[] = {
         (char *)cfg->argv0, "--child", "w1-remote", ep, warm, rounds, NULL};
     bench_run_child(argv, out, sizeof out);
-    long long counter;
-    if (sscanf(out, "W1REMOTE %lf %lf %lld", &f->p50[rep], &f->p99[rep],
-               &counter) != 3 ||
+    // "W1REMOTE counter q..." (the quantiles of s_q, in order).
+    long long counter = -1;
+    int used = 0;
+    const char *at = out;
+    if (sscanf(at, "W1REMOTE %lld%n", &counter, &used) != 1 ||
         counter != cfg->w1_warmup + cfg->w1_rounds)
         bench_fail("W1 remote-ipc: bad child output '%s'", out);
+    for (size_t k = 0; k < S_NQ; k++) {
+        at += used;
+        if (sscanf(at, " %lf%n", &f->q[k][rep], &used) != 1)
+            bench_fail("W1 remote-ipc: bad child output '%s'", out);
+    }
     bench_ok(troupe_node_destroy(&node), "node destroy");
 }
 
@@ -241,9 +258,10 @@ int bench_w1_remote_child(const char *ep, long warmup, long rounds)
     }
     troupe_remote_destroy(&r);
     bench_sort(samples, (size_t)rounds);
-    printf("W1REMOTE %.4f %.4f %lld\n",
-           bench_quantile_sorted(samples, (size_t)rounds, 0.50),
-           bench_quantile_sorted(samples, (size_t)rounds, 0.99), (long long)n);
+    printf("W1REMOTE %lld", (long long)n);
+    for (size_t k = 0; k < S_NQ; k++)
+        printf(" %.4f", bench_quantile_sorted(samples, (size_t)rounds, s_q[k]));
+    printf("\n");
     free(samples);
     return 0;
 }
@@ -282,42 +300,40 @@ void bench_w1(const bench_cfg *cfg)
                 continue;
             s_run_troupe(cfg, &s_variants[i], samples, &tf[i], r);
             bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us",
-                       s_variants[i].name, r + 1, tf[i].p50[r], tf[i].p99[r]);
+                       s_variants[i].name, r + 1, tf[i].q[S_P50][r],
+                       tf[i].q[S_P99][r]);
         }
         if (bench_want(cfg, "remote-ipc")) {
             s_run_remote(cfg, remote, r);
             bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us",
-                       "remote-ipc", r + 1, remote->p50[r], remote->p99[r]);
+                       "remote-ipc", r + 1, remote->q[S_P50][r],
+                       remote->q[S_P99][r]);
         }
         for (int k = 0; k < 2; k++) {
             if (!bench_want(cfg, raw_name[k]))
                 continue;
             s_run_raw(cfg, raw_ep[k], k == 1, samples, &raw[k], r);
             bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us", raw_name[k],
-                       r + 1, raw[k].p50[r], raw[k].p99[r]);
+                       r + 1, raw[k].q[S_P50][r], raw[k].q[S_P99][r]);
         }
     }
     size_t n = (size_t)cfg->reps;
-    double b50[2], b99[2];
+    double base[2][S_NQ]; // the baselines' medians, per quantile
     for (int k = 0; k < 2; k++) {
         int ran = bench_want(cfg, raw_name[k]);
-        b50[k] = ran ? bench_median(raw[k].p50, n) : NAN;
-        b99[k] = ran ? bench_median(raw[k].p99, n) : NAN;
+        for (size_t j = 0; j < S_NQ; j++)
+            base[k][j] = ran ? bench_median(raw[k].q[j], n) : NAN;
     }
-    for (size_t i = 0; i < S_NV; i++) {
-        if (!bench_want(cfg, s_variants[i].name))
+    for (size_t i = 0; i <= S_NV; i++) { // the troupe variants, remote-ipc
+        const char *name = i < S_NV ? s_variants[i].name : "remote-ipc";
+        const w1_figs *f = i < S_NV ? &tf[i] : remote;
+        int k = i < S_NV ? s_variants[i].base : 1;
+        if (!bench_want(cfg, name))
             continue;
-        int k = s_variants[i].base;
-        bench_add("W1", s_variants[i].name, "rtt_us_p50", "us",
-                  bench_median(tf[i].p50, n), raw_name[k], b50[k]);
-        bench_add("W1", s_variants[i].name, "rtt_us_p99", "us",
-                  bench_median(tf[i].p99, n), raw_name[k], b99[k]);
-    }
-    if (bench_want(cfg, "remote-ipc")) {
-        bench_add("W1", "remote-ipc", "rtt_us_p50", "us",
-                  bench_median(remote->p50, n), raw_name[1], b50[1]);
-        bench_add("W1", "remote-ipc", "rtt_us_p99", "us",
-                  bench_median(remote->p99, n), raw_name[1], b99[1]);
+        for (size_t j = 0; j < S_NQ; j++)
+            (j == S_P50 || j == S_P99 ? bench_add : bench_add_json)(
+                "W1", name, s_qname[j], "us", bench_median(f->q[j], n),
+                raw_name[k], base[k][j]);
     }
     free(remote);
     free(raw);
