@@ -35,18 +35,24 @@ void tr_actor_schedule(tr_port *p, tr_actor *a)
     p->rq_tail = a;
 }
 
-// The calling thread's cache of actor structs (actor_mem.h), and of slots
-// (slots.h), if it is a port thread of node n.
-static tr_actor_cache *s_cache(troupe_node *n)
+// The calling thread's port if it is a port thread of node n, whose caches
+// of actor structs (actor_mem.h) and slots (slots.h) it may use; else NULL.
+static tr_port *s_own_port(troupe_node *n)
 {
     tr_port *p = tr_port_current();
-    return p && p->node == n ? &p->acache : NULL;
+    return p && p->node == n ? p : NULL;
+}
+
+static tr_actor_cache *s_cache(troupe_node *n)
+{
+    tr_port *p = s_own_port(n);
+    return p ? &p->acache : NULL;
 }
 
 static tr_slot_cache *s_slot_cache(troupe_node *n)
 {
-    tr_port *p = tr_port_current();
-    return p && p->node == n ? &p->scache : NULL;
+    tr_port *p = s_own_port(n);
+    return p ? &p->scache : NULL;
 }
 
 static void s_actor_free(troupe_node *n, tr_actor *a)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
 // Actor memory (see actor_mem.h): regions (mem_region.h) carved into
-// structs of a few size classes;
-// free lists per port thread in front of the node's, moved in batches so
-// that the node's lock is taken once per batch, not once per spawn.
+// structs of a few size classes; free lists per port thread in front of the
+// node's, moved in batches so that the node's lock is taken once per batch,
+// not once per spawn.
 #include <stdlib.h>
 #include <string.h>
 

@@ -94,13 +94,13 @@ static void s_unref(tr_msg_pool *p, size_t n)
 static s_chunk *s_carve(tr_msg_pool *p)
 {
     if ((size_t)(p->carve_end - p->carve) < p->chunk) {
+        size_t before = p->regions.mapped;
         char *end, *at = tr_region_new(&p->regions, S_FIRST, &end);
         if (!at)
             return NULL;
         p->carve = at;
         p->carve_end = end;
-        atomic_fetch_add_explicit(&s_mapped,
-                                  (size_t)(end - at) + TR_REGION_HEAD,
+        atomic_fetch_add_explicit(&s_mapped, p->regions.mapped - before,
                                   memory_order_relaxed);
     }
     s_chunk *c = (s_chunk *)p->carve;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #if defined(__x86_64__)
 #include <x86intrin.h>
@@ -47,7 +48,7 @@ static void s_pair(int64_t *ns, uint64_t *ticks)
         uint64_t t0 = __rdtsc();
         int64_t n = tr_now_ns();
         uint64_t t1 = __rdtsc();
-        if (t1 - t0 < best) {
+        if (i == 0 || t1 - t0 < best) {
             best = t1 - t0;
             *ns = n;
             *ticks = t0 + (t1 - t0) / 2;
@@ -68,47 +69,54 @@ void tr_clock_start(void)
 #endif
 }
 
+#if defined(__x86_64__)
+// Nanoseconds per tick, as the bits of a double, kept once the base is
+// 50 ms old (the rate is then good to well under 0.1 %); 0: not yet.
+static _Atomic uint64_t s_ns_per_tick;
+
+// Nanoseconds per tick: the kept rate, or one measured now, from the base
+// to a pair at least 100 us after it (pairs are good to some 50 ns each,
+// so the rate to 0.1 %, plenty for budgets and a loop's 1 ms inbox
+// cadence; waiting 1 ms, as this once did, cost every process child a
+// spin at its first handler).
+static double s_rate(void)
+{
+    uint64_t bits = atomic_load_explicit(&s_ns_per_tick, memory_order_relaxed);
+    double rate;
+    if (bits) {
+        memcpy(&rate, &bits, sizeof rate);
+        return rate;
+    }
+    pthread_once(&s_base_once, s_take_base);
+    int64_t ns;
+    uint64_t now;
+    do
+        s_pair(&ns, &now);
+    while (ns - s_base_ns < 100000);
+    if (now == s_base_ticks)
+        return 1.0;
+    rate = (double)(ns - s_base_ns) / (double)(now - s_base_ticks);
+    if (ns - s_base_ns > 50000000) {
+        memcpy(&bits, &rate, sizeof bits);
+        atomic_store_explicit(&s_ns_per_tick, bits, memory_order_relaxed);
+    }
+    return rate;
+}
+#endif
+
 uint64_t tr_ticks_to_ns(uint64_t ticks)
 {
 #if defined(__x86_64__)
-    pthread_once(&s_base_once, s_take_base);
-    // 100 us from the base: the pairs are good to some 50 ns each, so the
-    // rate to 0.1%, plenty for budgets and a loop's 1 ms inbox cadence. (It
-    // was 1 ms: a spin of up to 1 ms at the first conversion, on the start
-    // of every process child.)
-    int64_t ns;
-    uint64_t now;
-    s_pair(&ns, &now);
-    while (ns - s_base_ns < 100000)
-        s_pair(&ns, &now);
-    uint64_t dt = now - s_base_ticks;
-    if (dt == 0)
-        return ticks;
-    return (uint64_t)((double)ticks * (double)(ns - s_base_ns) / (double)dt);
+    return (uint64_t)((double)ticks * s_rate());
 #else
     return ticks;
 #endif
 }
 
-// Ticks per 2^20 ns, kept once the base is 50 ms old (before that, each
-// call measures); 0: not yet. Budgets need no better precision.
-static _Atomic uint64_t s_ticks_per_mns;
-
 uint64_t tr_ns_to_ticks(uint64_t ns)
 {
 #if defined(__x86_64__)
-    uint64_t rate =
-        atomic_load_explicit(&s_ticks_per_mns, memory_order_relaxed);
-    if (!rate) {
-        uint64_t one = tr_ticks_to_ns(1u << 30); // ns in 2^30 ticks
-        if (!one)
-            return ns;
-        rate =
-            (uint64_t)((double)(1u << 30) * (double)(1u << 20) / (double)one);
-        if (tr_now_ns() - s_base_ns > 50000000)
-            atomic_store_explicit(&s_ticks_per_mns, rate, memory_order_relaxed);
-    }
-    return (uint64_t)((double)ns * (double)rate / (double)(1u << 20));
+    return (uint64_t)((double)ns / s_rate());
 #else
     return ns;
 #endif

@@ -17,11 +17,12 @@ uint64_t tr_ticks(void);
 // Start the calibration of ticks (a clock read; later calls do nothing):
 // a node does, so that its first conversion need not wait.
 void tr_clock_start(void);
-// Convert a tick difference to nanoseconds (calibrated against
-// CLOCK_MONOTONIC since tr_clock_start or the first conversion; waits
-// until 100 us of it have passed).
+// Convert a tick difference to nanoseconds, and back. Calibrated against
+// CLOCK_MONOTONIC from the base (tr_clock_start, or the first conversion):
+// while the base is under 50 ms old a conversion measures the rate (a few
+// clock reads, waiting until 100 us have passed), after that it is one
+// multiply by the rate kept then.
 uint64_t tr_ticks_to_ns(uint64_t ticks);
-// The other way round (costs a clock read: cache the result).
 uint64_t tr_ns_to_ticks(uint64_t ns);
 
 #endif

@@ -156,18 +156,25 @@ static void s_be64(uint8_t *p, uint64_t v)
     p[7] = (uint8_t)v;
 }
 
-// Append a type byte and the low w (0, 1, 2, 4 or 8) bytes of v, big-endian,
-// straight into the buffer: building them on the stack first and copying
-// stalled on store forwarding.
+// Write a type byte and the low n (0, 1, 2, 4 or 8) bytes of v, big-endian,
+// at w, and return the byte after them. Always 8 bytes after the type (the
+// n that count first): w needs room for TR_MP_ITEM_MAX (= S_SMALL).
+static uint8_t *s_put_at(uint8_t *w, uint8_t type, uint64_t v, size_t n)
+{
+    w[0] = type;
+    s_be64(w + 1, n > 0 ? v << (64 - 8 * n) : 0);
+    return w + 1 + n;
+}
+
+// Append a type byte and the low w bytes of v straight into the buffer:
+// building them on the stack first and copying stalled on store
+// forwarding.
 static int s_put(s_packer *s, uint8_t type, uint64_t v, size_t w)
 {
     int rc = s_room(s, 1 + w, S_SMALL);
     if (rc < 0)
         return rc;
-    uint8_t *p = s->b->data + s->b->len;
-    p[0] = type;
-    // Always 8 bytes, the w that count first: S_SMALL bytes are reserved.
-    s_be64(p + 1, w > 0 ? v << (64 - 8 * w) : 0);
+    s_put_at(s->b->data + s->b->len, type, v, w);
     s_took(s, 1 + w);
     return 0;
 }
@@ -219,14 +226,6 @@ uint8_t *tr_buf_reserve(tr_buf *b, size_t n)
     if (b->cap - b->len < n && s_grow(b, n) < 0)
         return NULL;
     return b->data + b->len;
-}
-
-// Type byte and w bytes of v, big-endian; room for TR_MP_ITEM_MAX.
-static uint8_t *s_put_at(uint8_t *w, uint8_t type, uint64_t v, size_t n)
-{
-    w[0] = type;
-    s_be64(w + 1, n > 0 ? v << (64 - 8 * n) : 0);
-    return w + 1 + n;
 }
 
 uint8_t *tr_mp_put_uint(uint8_t *w, uint64_t v)

@@ -3,10 +3,12 @@
 // The wire envelope, transport layer: one message as one msgpack array, the
 // frame that crosses ipc and tcp (docs/protocol.md is its specification).
 // Decoding checks the version first, validates the whole frame without
-// allocating, then reads each field with the codec's own reader; the body
-// and the tag stay borrowed from the frame. Knows nothing of actors.
+// allocating, then reads each field in place with a cursor; the body and
+// the tag stay borrowed from the frame. Encoding writes the fields straight
+// into the buffer. Knows nothing of actors.
 #include "wire.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "troupe/error.h"
@@ -97,51 +99,11 @@ int tr_wire_encode(const tr_env *env, tr_buf *out)
     return 0;
 }
 
-// Read the array header and the version, before the rest is validated, so a
-// later version with another layout is told apart from garbage.
-static int s_version(const uint8_t *p, size_t n, uint32_t *count,
-                     uint64_t *version)
-{
-    size_t at = 1;
-    size_t width = 0;
-    if (n == 0)
-        return TROUPE_EBADMSG;
-    if (p[0] >= 0x90 && p[0] <= 0x9f)
-        *count = p[0] & 0x0f;
-    else if (p[0] == 0xdc || p[0] == 0xdd)
-        width = p[0] == 0xdc ? 2 : 4;
-    else
-        return TROUPE_EBADMSG;
-    if (n - at < width)
-        return TROUPE_EBADMSG;
-    if (width > 0) {
-        *count = 0;
-        for (size_t i = 0; i < width; i++)
-            *count = (*count << 8) | p[at++];
-    }
-    if (*count == 0 || at >= n)
-        return TROUPE_EBADMSG;
-    uint8_t c = p[at++];
-    if (c <= 0x7f) {
-        *version = c;
-        return 0;
-    }
-    if (c < 0xcc || c > 0xcf)
-        return TROUPE_EBADMSG;
-    width = (size_t)1 << (c - 0xcc);
-    if (n - at < width)
-        return TROUPE_EBADMSG;
-    *version = 0;
-    for (size_t i = 0; i < width; i++)
-        *version = (*version << 8) | p[at++];
-    return 0;
-}
-
 // The envelope's fields are read in place with a cursor, each by its
-// expected type: a frame per message crosses every process link, and the
-// codec's general reader (a format string, then an object walk) cost twice
-// as much as this per frame (perf over W2 process-ipc). Only the body is
-// walked, by the validator.
+// expected type (the frame is validated already): a frame per message
+// crosses every process link, and the codec's general reader (a format
+// string, then an object walk per field) cost twice as much as this per
+// frame (perf over W2 process-ipc).
 typedef struct s_cur {
     const uint8_t *p;
     size_t n, at;
@@ -270,6 +232,43 @@ static int s_cur_addr(s_cur *c, troupe_addr *a, bool allow_none)
     return 0;
 }
 
+// The array header and the version, read before the rest, so that a later
+// version with another layout is told apart from garbage: the version is
+// an unsigned integer (fixint or uint 8-64) right after a non-empty array
+// header. Leaves c after the version.
+static int s_version(s_cur *c, uint64_t *count, uint64_t *version)
+{
+    if (s_cur_array(c, count) < 0 || *count == 0 || c->at >= c->n)
+        return TROUPE_EBADMSG;
+    uint8_t b = c->p[c->at++];
+    if (b <= 0x7f) {
+        *version = b;
+        return 0;
+    }
+    if (b < 0xcc || b > 0xcf)
+        return TROUPE_EBADMSG;
+    return s_cur_be(c, (size_t)1 << (b - 0xcc), version);
+}
+
+// Limits for the frame as a whole: the body sits one level down and the
+// envelope needs its own few items, depth and bytes.
+static tr_limits s_frame_limits(const tr_limits *l, bool *exact)
+{
+    tr_limits f = *l;
+    f.max_msg_size = l->max_msg_size > UINT32_MAX - S_FRAME_OVERHEAD
+                         ? UINT32_MAX
+                         : l->max_msg_size + S_FRAME_OVERHEAD;
+    // The address arrays sit at depth 2 even when bodies must be scalars.
+    f.max_depth = l->max_depth < 1 ? 1 : l->max_depth;
+    if (f.max_depth < UINT32_MAX)
+        f.max_depth++;
+    f.max_items = l->max_items < S_FIELDS_BODY ? S_FIELDS_BODY : l->max_items;
+    // Lengths within the body are bounded by the body's size, checked
+    // later; only raised depth or items need a second look at the body.
+    *exact = l->max_depth >= 1 && l->max_items >= S_FIELDS_BODY;
+    return f;
+}
+
 int tr_wire_decode(const uint8_t *frame, size_t n, const tr_limits *l,
                    tr_env *env)
 {
@@ -277,22 +276,26 @@ int tr_wire_decode(const uint8_t *frame, size_t n, const tr_limits *l,
         return TROUPE_EINVAL;
     if ((uint64_t)n > (uint64_t)l->max_msg_size + S_FRAME_OVERHEAD)
         return TROUPE_EMSGSIZE;
-    uint32_t count;
-    uint64_t version;
-    int rc = s_version(frame, n, &count, &version);
+    s_cur c = {frame, n, 0};
+    uint64_t count, version;
+    int rc = s_version(&c, &count, &version);
     if (rc < 0)
         return rc;
     if (version != TR_WIRE_VERSION)
         return TROUPE_EPROTO;
+    // All of it in one pass before any field is looked at (protocol.md, "A
+    // receiver and a bad frame": the steps and their order are promised).
+    bool exact;
+    tr_limits fl = s_frame_limits(l, &exact);
+    if ((rc = tr_mp_validate_exact(frame, n, &fl)) < 0)
+        return rc;
     if (count != S_FIELDS_BODY && count != S_FIELDS_NO_BODY)
         return TROUPE_EBADMSG;
 
-    s_cur c = {frame, n, 0};
-    uint64_t skip, kind, corr, ref;
+    uint64_t kind, corr, ref;
     int64_t ttl, code;
     tr_env e = {0};
-    if (s_cur_array(&c, &skip) < 0 || s_cur_uint(&c, UINT64_MAX, &skip) < 0 ||
-        s_cur_uint(&c, TROUPE_MSG_SYSTEM, &kind) < 0 || kind < TROUPE_MSG_TELL)
+    if (s_cur_uint(&c, TROUPE_MSG_SYSTEM, &kind) < 0 || kind < TROUPE_MSG_TELL)
         return TROUPE_EBADMSG;
     // Answers may go back to an anonymous sender ([0, 0, 0]).
     bool answer = kind == TROUPE_MSG_REPLY || kind == TROUPE_MSG_ERROR;
@@ -322,7 +325,7 @@ int tr_wire_decode(const uint8_t *frame, size_t n, const tr_limits *l,
     }
     if (e.body_len + e.tag_len > l->max_msg_size)
         return TROUPE_EMSGSIZE;
-    if ((rc = tr_mp_validate_exact(e.body, e.body_len, l)) < 0)
+    if (!exact && (rc = tr_mp_validate_exact(e.body, e.body_len, l)) < 0)
         return rc;
     e.kind = (uint8_t)kind;
     e.corr = corr;

@@ -118,6 +118,16 @@ static void s_vframe(tr_buf *out, unsigned count, int which, const char *fmt,
         tr_buf_fini(&f[i]);
 }
 
+// s_vframe with the arguments inline.
+static void s_frame(tr_buf *out, unsigned count, int which, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vframe(out, count, which, fmt, &ap);
+    va_end(ap);
+}
+
 // Decode a hand-built frame (see s_vframe) with the default limits.
 static int s_decode_with(unsigned count, int which, const char *fmt, ...)
 {
@@ -463,6 +473,24 @@ START_TEST(bodies_are_held_to_the_body_limits)
 }
 END_TEST
 
+START_TEST(the_whole_frame_is_checked_before_its_fields)
+{
+    // Two faults: an unknown kind (step 4 of protocol.md's receiver) and a
+    // body nested past the limit (step 3). Step 3 comes first: ELIMIT.
+    tr_buf b = {0};
+    s_frame(&b, 10, F_BODY, "[[[]]]");
+    ck_assert_uint_eq(b.data[2], 1); // head, version, kind
+    b.data[2] = 0;                   // no such kind
+    tr_limits l = s_limits();
+    l.max_depth = 2;
+    tr_env e;
+    TR_CK_ERR(tr_wire_decode(b.data, b.len, &l, &e), TROUPE_ELIMIT);
+    l.max_depth = 3; // the body is fine: now the kind is what is wrong
+    TR_CK_ERR(tr_wire_decode(b.data, b.len, &l, &e), TROUPE_EBADMSG);
+    tr_buf_fini(&b);
+}
+END_TEST
+
 START_TEST(mutated_frames_are_refused_or_decode_consistently)
 {
     tr_buf frame = {0}, body = {0};
@@ -520,6 +548,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, trailing_bytes_are_ebadmsg);
     tcase_add_test(tc, oversized_frames_and_bodies_are_emsgsize);
     tcase_add_test(tc, bodies_are_held_to_the_body_limits);
+    tcase_add_test(tc, the_whole_frame_is_checked_before_its_fields);
     tcase_add_test(tc, mutated_frames_are_refused_or_decode_consistently);
     suite_add_tcase(s, tc);
     return s;
