@@ -217,6 +217,7 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
     p->next_id = 0;
     tr_timers_init(&p->timers);
     atomic_store(&p->thread_done, 0);
+    atomic_store(&p->inbox_frames, 0);
     atomic_store(&p->gen, gen);
     atomic_store(&p->state, TR_PORT_OPEN);
     pthread_mutex_unlock(&n->lock);
@@ -325,6 +326,8 @@ static void s_flush_one(tr_port *from, uint32_t pid)
         rc = s_outbox(from, to, atomic_load(&to->gen), &sock);
         if (rc == 0)
             rc = tr_sock_send_ptrs(sock, (void *const *)o->batch, k, 0);
+        if (rc == 0)
+            atomic_fetch_add(&to->inbox_frames, 1);
     }
     atomic_fetch_sub(&to->inflight, 1);
     if (rc == 0)
@@ -368,8 +371,8 @@ int tr_port_push(tr_port *from, uint32_t pid, troupe_msg *m)
         if (atomic_load(&to->state) == TR_PORT_OPEN) {
             void *sock;
             rc = s_outbox(from, to, atomic_load(&to->gen), &sock);
-            if (rc == 0)
-                rc = tr_sock_send_ptr(sock, m, 0);
+            if (rc == 0 && (rc = tr_sock_send_ptr(sock, m, 0)) == 0)
+                atomic_fetch_add(&to->inbox_frames, 1);
         }
         atomic_fetch_sub(&to->inflight, 1);
         return rc;
@@ -420,8 +423,8 @@ static void s_wake(troupe_node *n, tr_port *to)
         return;
     int linger = 1000; // bounded; the frame is in the pipe already
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (tr_sock_connect(s, ep) == 0)
-        zmq_send(s, "", 0, 0);
+    if (tr_sock_connect(s, ep) == 0 && zmq_send(s, "", 0, 0) == 0)
+        atomic_fetch_add(&to->inbox_frames, 1);
     tr_sock_close(&n->zctx, &s);
 }
 
@@ -508,6 +511,7 @@ static void s_take_frame(tr_port *p, int flags)
     size_t k = 0;
     int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
     if (rc == 0) {
+        atomic_fetch_sub(&p->inbox_frames, 1);
         tr_accept_n(p, v, k);
     } else if (rc != TROUPE_EAGAIN) {
         TR_BUMP(p->ctr.malformed);
@@ -536,6 +540,7 @@ int tr_port_drain(tr_port *p)
                     troupe_strerror(rc));
             break;
         }
+        atomic_fetch_sub(&p->inbox_frames, 1);
         got += (int)k;
         tr_accept_n(p, v, k);
     }
@@ -625,7 +630,14 @@ static void *s_port_main(void *arg)
             p->turn_end(p, p->turn_end_arg);
         if (p->quit)
             break;
-        if (timeout == 0 && p->since_inbox < TR_INBOX_EVERY &&
+        // Busy: the inbox waits for TR_INBOX_EVERY messages, and past them
+        // for a frame to be in it (senders count them); the millisecond
+        // holds either way, and for what a watched socket or fd brings.
+        int skip_inbox =
+            p->since_inbox < TR_INBOX_EVERY ||
+            (!p->watch_sock && !p->io.armed &&
+             atomic_load_explicit(&p->inbox_frames, memory_order_relaxed) <= 0);
+        if (timeout == 0 && skip_inbox &&
             tr_ticks() - p->inbox_ticks < s_inbox_every_ticks()) {
             if (atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
                 tr_port_drain(p); // inbox first, then the foreign queue

@@ -59,11 +59,16 @@ struct troupe_ctx {
 };
 
 struct tr_port {
-    troupe_node *node;           // owner
-    uint32_t id;                 // index in node->ports
-    _Atomic uint32_t gen;        // bumped on each reuse (any thread reads)
-    _Atomic int state;           // tr_port_state (any thread reads)
-    _Atomic int inflight;        // senders inside a send to it (any thread)
+    troupe_node *node;    // owner
+    uint32_t id;          // index in node->ports
+    _Atomic uint32_t gen; // bumped on each reuse (any thread reads)
+    _Atomic int state;    // tr_port_state (any thread reads)
+    _Atomic int inflight; // senders inside a send to it (any thread)
+    // Frames sent to its inbox and not yet taken: counted up by senders
+    // after the send, down by the port after the receive (so it may dip
+    // below 0 for a moment). A busy loop skips its inbox read (a poll() and
+    // a getpid() in libzmq) while it is <= 0.
+    _Atomic long inbox_frames;
     _Atomic int kind;            // tr_port_kind (the watchdog reads it)
     void *inbox;                 // PULL socket
     tr_outbox *out;              // indexed by port id

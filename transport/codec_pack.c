@@ -169,7 +169,8 @@ static uint8_t *s_put_at(uint8_t *w, uint8_t type, uint64_t v, size_t n)
 // Append a type byte and the low w bytes of v straight into the buffer:
 // building them on the stack first and copying stalled on store
 // forwarding.
-static int s_put(s_packer *s, uint8_t type, uint64_t v, size_t w)
+static inline __attribute__((always_inline)) int
+s_put(s_packer *s, uint8_t type, uint64_t v, size_t w)
 {
     int rc = s_room(s, 1 + w, S_SMALL);
     if (rc < 0)
@@ -358,32 +359,40 @@ static int s_pack_raw(s_packer *s, uint32_t depth, va_list *ap)
     return s_write(s, p, n) < 0 ? s->rc : 0;
 }
 
-// Pack a string: a NULL one as nil, a short one as a fixstr written here.
+// Pack a string: a NULL one as nil, a short one as a fixstr written here,
+// measured and copied in one pass (strlen and memcpy calls cost more than
+// the few bytes most tags and fields hold).
 static int s_pack_str(s_packer *s, const char *str, bool key)
 {
     if (str == NULL)
         return key ? TROUPE_EINVAL : s_put(s, 0xc0, 0, 0); // keys are strings
-    size_t len = strlen(str);
-    if (len >= 32) {
-        if (len > UINT32_MAX)
-            return TROUPE_EMSGSIZE;
-        return msgpack_pack_str_with_body(&s->pk, str, len) < 0 ? s->rc : 0;
-    }
-    int rc = s_room(s, 1 + len, 1 + len);
+    int rc = s_room(s, 0, 32);                             // the longest fixstr
     if (rc < 0)
         return rc;
     uint8_t *p = s->b->data + s->b->len;
-    p[0] = (uint8_t)(0xa0 | len);
-    memcpy(p + 1, str, len);
-    s_took(s, 1 + len);
-    return 0;
+    size_t len = 0;
+    while (len < 31 && str[len] != '\0') {
+        p[1 + len] = (uint8_t)str[len];
+        len++;
+    }
+    if (str[len] == '\0') {
+        if (1 + len > s->left)
+            return TROUPE_EMSGSIZE;
+        p[0] = (uint8_t)(0xa0 | len);
+        s_took(s, 1 + len);
+        return 0;
+    }
+    len += strlen(str + len);
+    if (len > UINT32_MAX)
+        return TROUPE_EMSGSIZE;
+    return msgpack_pack_str_with_body(&s->pk, str, len) < 0 ? s->rc : 0;
 }
 
 // Pack a value of scalar letter c. key: it is a map key. Scalars end in
 // the one s_put() below; inlined into the container loop, an item costs
 // no call.
-static inline int s_pack_scalar(s_packer *s, char c, uint32_t depth, bool key,
-                                va_list *ap)
+static inline __attribute__((always_inline)) int
+s_pack_scalar(s_packer *s, char c, uint32_t depth, bool key, va_list *ap)
 {
     uint8_t type = 0xc0; // nil
     uint64_t v = 0;
@@ -464,6 +473,35 @@ static int s_pack_container(s_packer *s, const char **fp, uint32_t depth,
     return 0;
 }
 
+// The shape most messages have, one flat array of scalars ("[Isd]"),
+// checked and packed in one loop: no recursion, no counts kept. Returns
+// S_SLOW before taking any argument when the format is anything else (a
+// nested value, an `r`, more than 15 items, limits that refuse it...): the
+// general packer then does it all, errors included. Once it takes the
+// arguments it packs them as the general packer would.
+#define S_SLOW 1
+#define S_FLAT_MAX 15 // items of a fixarray
+
+static int s_pack_flat(s_packer *s, const char *f, va_list *ap)
+{
+    char letters[S_FLAT_MAX];
+    size_t k = 0;
+    for (f++; *f != ']'; f++) { // f was at '['
+        uint8_t c = (uint8_t)*f;
+        if (s_class[c] == S_SKIP)
+            continue;
+        if (s_class[c] != S_SCALAR || c == 'r' || k == S_FLAT_MAX)
+            return S_SLOW;
+        letters[k++] = (char)c;
+    }
+    if (*s_skip(f + 1) != '\0' || s->l->max_depth < 1 || k > s->l->max_items)
+        return S_SLOW;
+    int rc = s_put(s, (uint8_t)(0x90 | k), 0, 0);
+    for (size_t i = 0; i < k && rc == 0; i++)
+        rc = s_pack_scalar(s, letters[i], 1, false, ap);
+    return rc;
+}
+
 int tr_pack_fmt(tr_buf *b, const tr_limits *l, const char *fmt, va_list *ap)
 {
     if (b == NULL || l == NULL)
@@ -486,6 +524,14 @@ int tr_pack_fmt(tr_buf *b, const tr_limits *l, const char *fmt, va_list *ap)
     s.nested_raw = false;
     s.too_big = false;
     s.containers = 0;
+    msgpack_packer_init(&s.pk, &s, s_write);
+    if (*f == '[') {
+        int rc = s_pack_flat(&s, f, ap);
+        if (rc < 0)
+            b->len = s.start;
+        if (rc != S_SLOW)
+            return rc;
+    }
     const char *end = s_check(&s, f, 0);
     if (end == NULL || *s_skip(end) != '\0')
         return TROUPE_EINVAL; // or more than one top-level value
@@ -493,7 +539,6 @@ int tr_pack_fmt(tr_buf *b, const tr_limits *l, const char *fmt, va_list *ap)
         return TROUPE_ELIMIT;
 
     s.containers = 0;
-    msgpack_packer_init(&s.pk, &s, s_write);
     int rc = s_class[(uint8_t)*f] == S_OPEN
                  ? s_pack_container(&s, &f, 0, ap)
                  : s_pack_scalar(&s, *f, 0, false, ap);

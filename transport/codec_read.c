@@ -113,7 +113,8 @@ static const struct {
 // Decode the header at *pos into o and move past it: past the whole value
 // for scalars and blobs, to the first item for containers. The type byte is
 // decoded once, by range or by table, then one switch takes what follows.
-static int s_head(const s_reader *r, size_t *pos, s_obj *o)
+static inline __attribute__((always_inline)) int s_head(const s_reader *r,
+                                                        size_t *pos, s_obj *o)
 {
     size_t at = *pos;
     if (at >= r->n)
@@ -498,6 +499,52 @@ static int s_put_int(va_list *ap, char c, const s_obj *o)
     }
 }
 
+// Write the scalar o to the output(s) for format letter c (any scalar
+// letter but `*` and `r`, which read no header).
+static int s_put_scalar(va_list *ap, char c, const s_obj *o)
+{
+    switch (c) {
+    case 'n':
+        return o->type == S_NIL ? 0 : TROUPE_ETYPE;
+    case 'b': {
+        bool *out = va_arg(*ap, bool *);
+        if (out == NULL)
+            return TROUPE_EINVAL;
+        if (o->type != S_BOOL)
+            return TROUPE_ETYPE;
+        *out = o->u != 0;
+        return 0;
+    }
+    case 'd': {
+        double *out = va_arg(*ap, double *);
+        if (out == NULL)
+            return TROUPE_EINVAL;
+        if (o->type == S_FLOAT)
+            *out = o->d;
+        else if (o->type == S_UINT)
+            *out = (double)o->u;
+        else if (o->type == S_INT)
+            *out = (double)o->i;
+        else
+            return TROUPE_ETYPE;
+        return 0;
+    }
+    case 's':
+        // nil reads as (NULL, 0): the packer packs a NULL string as nil.
+        if (o->type != S_STR && o->type != S_NIL)
+            return TROUPE_ETYPE;
+        return s_put_bytes(ap, o->data, o->len);
+    case 'S':
+        return s_copy_str(ap, o);
+    case 'y':
+        if (o->type != S_BIN)
+            return TROUPE_ETYPE;
+        return s_put_bytes(ap, o->data, o->len);
+    default: // i I u U
+        return s_put_int(ap, c, o);
+    }
+}
+
 // Read the value at *pos with the format value at *fp; move both past it.
 static int s_read_value(s_reader *r, const char **fp, size_t *pos)
 {
@@ -518,48 +565,45 @@ static int s_read_value(s_reader *r, const char **fp, size_t *pos)
 
     s_obj o;
     int rc = s_head(r, pos, &o);
-    if (rc < 0)
-        return rc;
-    switch (c) {
-    case 'n':
-        return o.type == S_NIL ? 0 : TROUPE_ETYPE;
-    case 'b': {
-        bool *out = va_arg(*r->ap, bool *);
-        if (out == NULL)
-            return TROUPE_EINVAL;
-        if (o.type != S_BOOL)
-            return TROUPE_ETYPE;
-        *out = o.u != 0;
-        return 0;
+    return rc < 0 ? rc : s_put_scalar(r->ap, c, &o);
+}
+
+// The shape most messages have, one flat array of scalars ("[Isd]"),
+// checked and read in one loop: no recursion, no shapes kept, the items'
+// letters scanned once. Returns S_SLOW before taking any argument when the
+// format or the bytes are anything else (a nested value, `*`, `r`, an
+// array of another length, a nil body...): the general reader then does it
+// all, errors included. Once it takes the message it answers as the
+// general reader would, item by item.
+#define S_SLOW 1
+#define S_FLAT_MAX 15 // items of a fixarray
+
+static int s_read_flat(const uint8_t *p, size_t n, const char *f, va_list *ap)
+{
+    char letters[S_FLAT_MAX];
+    size_t k = 0;
+    for (f++; *f != ']'; f++) { // f was at '['
+        uint8_t c = (uint8_t)*f;
+        if (s_class[c] == S_SKIP)
+            continue;
+        if (s_class[c] != S_SCALAR || c == '*' || c == 'r' || k == S_FLAT_MAX)
+            return S_SLOW;
+        letters[k++] = (char)c;
     }
-    case 'd': {
-        double *out = va_arg(*r->ap, double *);
-        if (out == NULL)
-            return TROUPE_EINVAL;
-        if (o.type == S_FLOAT)
-            *out = o.d;
-        else if (o.type == S_UINT)
-            *out = (double)o.u;
-        else if (o.type == S_INT)
-            *out = (double)o.i;
-        else
-            return TROUPE_ETYPE;
-        return 0;
+    if (*s_skip_ignored(f + 1) != '\0' || n == 0 || p == NULL ||
+        p[0] != (0x90 | k))
+        return S_SLOW;
+    s_reader r; // s_head reads p and n only: the shapes stay unset
+    r.p = p;
+    r.n = n;
+    size_t pos = 1;
+    for (size_t i = 0; i < k; i++) {
+        s_obj o;
+        int rc = s_head(&r, &pos, &o);
+        if (rc < 0 || (rc = s_put_scalar(ap, letters[i], &o)) < 0)
+            return rc;
     }
-    case 's':
-        // nil reads as (NULL, 0): the packer packs a NULL string as nil.
-        if (o.type != S_STR && o.type != S_NIL)
-            return TROUPE_ETYPE;
-        return s_put_bytes(r->ap, o.data, o.len);
-    case 'S':
-        return s_copy_str(r->ap, &o);
-    case 'y':
-        if (o.type != S_BIN)
-            return TROUPE_ETYPE;
-        return s_put_bytes(r->ap, o.data, o.len);
-    default: // i I u U
-        return s_put_int(r->ap, c, &o);
-    }
+    return 0;
 }
 
 int tr_read_fmt(const uint8_t *p, size_t n, const char *fmt, va_list *ap)
@@ -572,6 +616,11 @@ int tr_read_fmt(const uint8_t *p, size_t n, const char *fmt, va_list *ap)
     const char *f = s_skip_ignored(fmt);
     if (*f == '\0')
         return 0;
+    if (*f == '[') {
+        int rc = s_read_flat(p, n, f, ap);
+        if (rc != S_SLOW)
+            return rc;
+    }
     // Check all of the format before taking a single argument. Fields are
     // set one by one: zeroing the shapes too costs a `rep stos`.
     s_reader r;

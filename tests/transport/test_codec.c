@@ -540,6 +540,76 @@ START_TEST(star_skips_whole_nested_values)
 }
 END_TEST
 
+// The packer and the reader take one flat array of scalars ("[Isd]") on a
+// path of their own. Whatever it holds, its bytes and its reading must be
+// what the general path gives the same items one level down ("[[Isd]]").
+START_TEST(flat_arrays_pack_and_read_as_nested_ones_do)
+{
+    static const size_t lens[] = {0, 1, 30, 31, 32, 33, 255, 256, 70000};
+    static const int64_t ints[] = {0,         127,          128,   -32,
+                                   -33,       INT16_MIN,    65536, INT64_MIN,
+                                   INT64_MAX, -2147483649LL};
+    char *str = malloc(70001);
+    ck_assert_ptr_nonnull(str);
+    memset(str, 'q', 70000);
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        const int64_t v = ints[i % (sizeof ints / sizeof *ints)];
+        str[lens[i]] = '\0';
+        tr_buf flat = {0}, nested = {0};
+        TR_CK_OK(s_pack(&flat, "[I s d b n u]", v, str, 2.5, 1, 7u));
+        TR_CK_OK(s_pack(&nested, "[[I s d b n u]]", v, str, 2.5, 1, 7u));
+        ck_assert_uint_eq(nested.len, flat.len + 1);
+        ck_assert_mem_eq(nested.data + 1, flat.data, flat.len);
+        TR_CK_OK(s_validate(flat.data, flat.len));
+
+        int64_t a = 0, b = 1;
+        const char *sa = NULL, *sb = NULL;
+        size_t na = 0, nb = 1;
+        double da = 0, db = 1;
+        bool ba = false, bb = false;
+        unsigned ua = 0, ub = 1;
+        TR_CK_OK(s_read(&flat, "[I s d b n u]", &a, &sa, &na, &da, &ba, &ua));
+        TR_CK_OK(
+            s_read(&nested, "[[I s d b n u]]", &b, &sb, &nb, &db, &bb, &ub));
+        ck_assert(a == v && b == v && na == lens[i] && nb == lens[i]);
+        ck_assert(sa >= (const char *)flat.data && // borrowed
+                  sa + na <= (const char *)flat.data + flat.len);
+        ck_assert_mem_eq(sa, str, na);
+        ck_assert(da == 2.5 && db == 2.5 && ba && bb && ua == 7 && ub == 7);
+        // The same errors, at the same item, with the same outputs before.
+        a = b = 0;
+        int ia = 0;
+        TR_CK_ERR(s_read(&flat, "[I i d b n u]", &a, &ia, &da, &ba, &ua),
+                  TROUPE_ETYPE);
+        TR_CK_ERR(s_read(&nested, "[[I i d b n u]]", &b, &ia, &db, &bb, &ub),
+                  TROUPE_ETYPE);
+        ck_assert(a == v && b == v);
+        TR_CK_ERR(s_read(&flat, "[I s d b n U]", &a, &sa, &na, &da, &ba, NULL),
+                  TROUPE_EINVAL);
+        TR_CK_ERR(s_read(&flat, "[I s d b n]", &a, &sa, &na, &da, &ba),
+                  TROUPE_ETYPE);
+        TR_CK_ERR(s_read_raw(flat.data, flat.len - 1, "[I s d b n u]", &a, &sa,
+                             &na, &da, &ba, &ua),
+                  TROUPE_EBADMSG); // bytes that skipped validation
+        tr_buf_fini(&flat);
+        tr_buf_fini(&nested);
+        str[lens[i]] = 'q';
+    }
+    free(str);
+    // Sixteen items no longer fit a fixarray: the general path, same result.
+    tr_buf b = {0};
+    int x[16] = {0};
+    TR_CK_OK(s_pack(&b, "[iiiiiiiiiiiiiiii]", 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                    11, 12, 13, 14, 15));
+    ck_assert_uint_eq(b.data[0], 0xdc);
+    TR_CK_OK(s_read(&b, "[iiiiiiiiiiiiiiii]", &x[0], &x[1], &x[2], &x[3], &x[4],
+                    &x[5], &x[6], &x[7], &x[8], &x[9], &x[10], &x[11], &x[12],
+                    &x[13], &x[14], &x[15]));
+    ck_assert_int_eq(x[15], 15);
+    tr_buf_fini(&b);
+}
+END_TEST
+
 START_TEST(empty_body_reads_as_nil)
 {
     int x = 7;
@@ -996,6 +1066,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, raw_values_are_embedded_and_read_back_as_bytes);
     tcase_add_test(tc, nested_arrays_and_maps_round_trip);
     tcase_add_test(tc, separators_and_spaces_do_not_change_the_bytes);
+    tcase_add_test(tc, flat_arrays_pack_and_read_as_nested_ones_do);
     tcase_add_test(tc, empty_format_packs_nothing_and_reads_anything);
     tcase_add_test(tc, packing_appends_after_existing_content);
     suite_add_tcase(s, tc);
