@@ -5,6 +5,7 @@
 // their own threads, spawning from actors, stats, logging, and the ordered
 // shutdown that leaves nothing behind.
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -390,6 +391,107 @@ START_TEST(handler_p99_holds_past_65535_runs)
 }
 END_TEST
 
+// ---- a busy loop ----
+
+// Tells itself "spin" at every message until `stop`: its loop's run queue
+// never empties, so the loop never sleeps, without any handler blocking.
+// Opens `going` at its 1000th spin.
+typedef struct busy {
+    _Atomic int stop;
+    _Atomic long spins;
+    tr_gate *going;
+} busy;
+
+static int busy_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    (void)msg;
+    busy *b = state;
+    if (atomic_fetch_add(&b->spins, 1) + 1 == 1000)
+        tr_gate_open(b->going);
+    if (atomic_load(&b->stop))
+        return 0;
+    return troupe_tell(cx, troupe_self(cx), "spin", NULL);
+}
+
+// "go" {s:x}: asks the echo actor `state` with x and answers with its reply.
+static int relay_answered(troupe_ctx *cx, void *state, int status,
+                          const troupe_msg *reply, void *arg)
+{
+    (void)state;
+    troupe_deferred *d = arg;
+    int64_t y = 0;
+    if (status == 0)
+        status = troupe_msg_read(reply, "{s:I}", "x", &y);
+    if (status)
+        return troupe_deferred_error(cx, &d, status);
+    return troupe_deferred_reply(cx, &d, "{s:I}", "x", y);
+}
+
+static int relay(troupe_ctx *cx, void *state, const troupe_msg *msg)
+{
+    const troupe_addr *echo = state;
+    int64_t x = 0;
+    troupe_deferred *d = NULL;
+    int rc = troupe_msg_read(msg, "{s:I}", "x", &x);
+    if (rc == 0)
+        rc = troupe_defer(cx, msg, &d);
+    if (rc == 0)
+        rc = troupe_request(cx, *echo, "echo", troupe_deadline_in(5000),
+                            relay_answered, d, NULL, "{s:I}", "x", x);
+    return rc;
+}
+
+START_TEST(a_busy_loop_still_hears_other_threads)
+{
+    // A loop never sleeps while actors are ready: it reads its inbox after
+    // TR_INBOX_EVERY messages when senders counted a frame into it (and at
+    // least every millisecond). Messages from a client, from another loop
+    // and from a thread outside the node (a spawn) all reach loop 0 while
+    // an actor there keeps it busy.
+    tr_gate going;
+    tr_gate_init(&going);
+    static busy b;
+    atomic_store(&b.stop, 0);
+    atomic_store(&b.spins, 0);
+    b.going = &going;
+    troupe_actor_spec s = troupe_actor_spec_default();
+    s.handler = busy_handler;
+    s.state = &b;
+    s.loop = TROUPE_LOOP(0);
+    troupe_addr busy_actor;
+    TR_CK_OK(
+        troupe_node_spawn(node, &s, troupe_deadline_in(5000), &busy_actor));
+    TR_CK_OK(troupe_client_tell(cl, busy_actor, "spin", NULL));
+    tr_gate_wait(&going, 5000, "the spinner to keep loop 0 busy");
+
+    s = tr_echo_spec(TROUPE_SHARED, NULL); // spawned from outside: foreign
+    s.loop = TROUPE_LOOP(0);
+    static troupe_addr echo;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &echo));
+    s = troupe_actor_spec_default();
+    s.handler = relay;
+    s.state = &echo;
+    s.loop = TROUPE_LOOP(1);
+    troupe_addr via;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(5000), &via));
+    for (int64_t i = 0; i < 20; i++) {
+        long before = atomic_load(&b.spins);
+        tr_check_echo(cl, echo, i); // client thread -> loop 0
+        troupe_msg *r = NULL;       // loop 1 -> loop 0 and back
+        TR_CK_OK(troupe_call(cl, via, "go", troupe_deadline_in(5000), &r,
+                             "{s:I}", "x", i));
+        int64_t y = 0;
+        TR_CK_OK(troupe_msg_read(r, "{s:I}", "x", &y));
+        ck_assert_int_eq(y, i + 1);
+        troupe_msg_destroy(&r);
+        ck_assert_msg(atomic_load(&b.spins) > before,
+                      "loop 0 was not busy meanwhile");
+    }
+    atomic_store(&b.stop, 1);
+    tr_gate_fini(&going);
+}
+END_TEST
+
 START_TEST(actor_sees_its_context_and_stats)
 {
     troupe_actor_spec s = troupe_actor_spec_default();
@@ -535,6 +637,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, actor_spawns_children_sync_on_its_loop_async_elsewhere);
     tcase_add_test(tc, actor_sees_its_context_and_stats);
     tcase_add_test(tc, handler_p99_holds_past_65535_runs);
+    tcase_add_test(tc, a_busy_loop_still_hears_other_threads);
     tcase_add_test(tc, log_hook_hears_about_crashes);
     tcase_add_test(tc, max_ports_and_max_actors_are_elimit_and_counted);
     tcase_add_test(tc, node_destroy_from_a_handler_is_einval);
