@@ -153,7 +153,7 @@ int main(int argc, char **argv)
     // stays under 5 minutes on 2 cores, where a cross-thread round trip
     // costs 20-40 us; --long runs the stated size in every repetition.
     // W3's N is what it measures: never shared. --quick (a smoke run: under
-    // 30 s): 3 repetitions, W1 20k round trips, W4 100k hops and W8 200
+    // 30 s): 3 repetitions, W1 12k round trips, W4 100k hops and W8 200
     // requests shared the same way, W1 warm-up 200, W2 100k messages per
     // repetition, W3 N = 10k and 100k. W6's 1,000 restarts are a sample
     // size (for p99), not a total: every repetition takes 1,000 (200 with
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
     if (cfg.reps > 16)
         cfg.reps = 16;
     long share = long_mode ? 1 : cfg.reps;
-    long w1 = smoke ? 2000 : cfg.quick ? 20000 : 200000;
+    long w1 = smoke ? 2000 : cfg.quick ? 12000 : 200000;
     long w2 = smoke ? 10000 : cfg.quick ? 100000 * share : 5000000;
     long w4 = smoke ? 10000 : cfg.quick ? 100000 : 1000000;
     long w8 = smoke ? 60 : cfg.quick ? 200 : 1000;
