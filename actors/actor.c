@@ -204,8 +204,28 @@ int tr_actor_init(tr_port *p, tr_actor *a)
     return rc;
 }
 
+// Answer whoever waits for a's start (troupe_node_spawn), once. What init
+// (or the held start) sent leaves first: causality as the spawner sees it.
+static void s_answer_spawner(tr_port *p, tr_actor *a, int rc)
+{
+    tr_waiter *w = a->start_waiter;
+    a->start_waiter = NULL;
+    if (!w)
+        return;
+    tr_port_flush(p);
+    if (tr_waiter_signal(w, rc) && rc == 0)
+        tr_actor_exit(p, a, TROUPE_ETIMEDOUT); // the spawner gave up
+    tr_waiter_release(w);
+}
+
 void tr_actor_started(tr_port *p, tr_actor *a)
 {
+    // An init that held its mailbox: started for the runtime (its timers,
+    // fd events and answers reach it), but its supervisor hears "$started"
+    // when it resumes (troupe_resume), as its spawner does.
+    if ((a->flags & (TR_ACT_START_HELD | TR_ACT_KEEP)) ==
+        (TR_ACT_START_HELD | TR_ACT_KEEP))
+        a->flags |= TR_ACT_LATE_START;
     a->flags |= TR_ACT_STARTED;
     if (!(a->flags & TR_ACT_CLIENT))
         TR_BUMP(p->ctr.spawned);
@@ -220,21 +240,22 @@ int tr_actor_start(tr_port *p, tr_actor *a)
 {
     s_port_list_add(p, a);
     int rc = tr_actor_init(p, a);
-    tr_waiter *w = a->start_waiter;
-    a->start_waiter = NULL;
-    if (rc)
+    if (rc) {
+        tr_waiter *w = a->start_waiter;
+        a->start_waiter = NULL;
         tr_actor_terminate(p, a, rc);
-    else
-        tr_actor_started(p, a);
-    if (w) {
-        // What init sent (a link, a monitor...) leaves before the thread
-        // waiting for the spawn is woken: causality as the spawner sees it.
-        tr_port_flush(p);
-        if (tr_waiter_signal(w, rc) && rc == 0)
-            tr_actor_exit(p, a, TROUPE_ETIMEDOUT); // the spawner gave up
-        tr_waiter_release(w);
+        a = NULL; // freed, or parked: the waiter is answered below
+        if (w) {
+            tr_port_flush(p);
+            tr_waiter_signal(w, rc);
+            tr_waiter_release(w);
+        }
+        return rc;
     }
-    return rc;
+    tr_actor_started(p, a);
+    if (!(a->flags & TR_ACT_START_HELD)) // else troupe_resume or its end
+        s_answer_spawner(p, a, 0);
+    return 0;
 }
 
 void tr_actor_exit(tr_port *p, tr_actor *a, int reason)
@@ -280,6 +301,10 @@ static void s_wake_exit_waiters(tr_port *p, tr_actor *a, int reason)
 void tr_actor_end_run(tr_port *p, tr_actor *a, int reason)
 {
     troupe_node *n = p->node;
+    // Ended while its start was held: its spawner hears why (a normal
+    // exit before it was ever ready is TROUPE_EDEAD to it).
+    a->flags &= ~(uint32_t)(TR_ACT_HELD | TR_ACT_START_HELD);
+    s_answer_spawner(p, a, reason ? reason : TROUPE_EDEAD);
     // Counted and logged before monitors hear of it, so that a down message
     // is never seen before the stats say why.
     if (!(a->flags & TR_ACT_CLIENT))
@@ -709,6 +734,11 @@ TROUPE_API int troupe_node_spawn(troupe_node *n, const troupe_actor_spec *spec,
     rc = tr_waiter_wait(w, deadline);
     if (rc == 0)
         *addr = who;
+    else if (rc == TROUPE_ETIMEDOUT)
+        // An init still running ends when it returns (its answer finds
+        // nobody waiting); a start held by troupe_hold has no such moment:
+        // stop it. (Gone already: the stop finds nobody, and is dropped.)
+        (void)troupe_node_stop_actor(n, who, TROUPE_ETIMEDOUT);
     return rc;
 }
 
@@ -732,6 +762,39 @@ TROUPE_API int troupe_exit(troupe_ctx *cx, int reason)
     if (!cx || !cx->actor)
         return TROUPE_EINVAL;
     tr_actor_exit(cx->port, cx->actor, reason);
+    return 0;
+}
+
+TROUPE_API int troupe_hold(troupe_ctx *cx)
+{
+    if (!cx || !cx->actor || (cx->actor->flags & TR_ACT_CLIENT))
+        return TROUPE_EINVAL;
+    tr_actor *a = cx->actor;
+    if (!(a->flags & TR_ACT_STARTED)) // in init
+        a->flags |= TR_ACT_START_HELD;
+    a->flags |= TR_ACT_HELD;
+    return 0;
+}
+
+TROUPE_API int troupe_resume(troupe_ctx *cx)
+{
+    if (!cx || !cx->actor || (cx->actor->flags & TR_ACT_CLIENT))
+        return TROUPE_EINVAL;
+    tr_actor *a = cx->actor;
+    if (!(a->flags & TR_ACT_HELD))
+        return 0;
+    a->flags &= ~(uint32_t)TR_ACT_HELD;
+    if (!(a->flags & TR_ACT_STARTED)) { // held and resumed in init
+        a->flags &= ~(uint32_t)TR_ACT_START_HELD;
+        return 0;
+    }
+    if (a->flags & TR_ACT_START_HELD) {
+        a->flags &= ~(uint32_t)TR_ACT_START_HELD;
+        tr_report_started(cx); // supervised: "$started" now
+        s_answer_spawner(cx->port, a, 0);
+    }
+    if (a->mb_head)
+        tr_actor_schedule(cx->port, a);
     return 0;
 }
 

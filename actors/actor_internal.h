@@ -102,6 +102,9 @@ enum tr_actor_flag {
     TR_ACT_SPEC_TRAP = 8192,    // its spec trapped exits (restored on revive)
     TR_ACT_LATE_START = 16384,  // reports "$started" itself (tr_restart.h)
     TR_ACT_QUIET_START = 32768, // revived inline: its supervisor knows
+    // troupe_hold (actor.h):
+    TR_ACT_HELD = 65536,        // tells and requests wait in the mailbox
+    TR_ACT_START_HELD = 131072, // held in init: started at troupe_resume
 };
 
 struct tr_actor {

@@ -191,6 +191,12 @@ static void s_system(tr_port *p, troupe_msg *m)
     tr_msg_free(m);
 }
 
+// What a held actor (troupe_hold) leaves in its mailbox.
+static int s_is_held_kind(uint8_t kind)
+{
+    return kind == TROUPE_MSG_TELL || kind == TROUPE_MSG_REQUEST;
+}
+
 static void s_enqueue(tr_port *p, tr_actor *a, troupe_msg *m)
 {
     m->next = NULL;
@@ -199,7 +205,8 @@ static void s_enqueue(tr_port *p, tr_actor *a, troupe_msg *m)
     else
         a->mb_head = m;
     a->mb_tail = m;
-    if (a->flags & TR_ACT_STARTED)
+    if ((a->flags & TR_ACT_STARTED) &&
+        !((a->flags & TR_ACT_HELD) && s_is_held_kind(m->kind)))
         tr_actor_schedule(p, a);
 }
 
@@ -408,10 +415,56 @@ static void s_handle(tr_port *p, tr_actor *a, troupe_msg *m)
     tr_msg_free(m);
 }
 
+// A held actor's run: up to a batch of what is not a tell or a request
+// (answers to its requests, timers, fd events, down and exit messages),
+// taken from wherever it is in the mailbox; tells and requests keep their
+// places and their order. Stops early if the actor resumes or ends.
+// Returns 1 if it may have left something it takes.
+static int s_run_held(tr_port *p, tr_actor *a)
+{
+    uint32_t batch = p->node->opts.batch, k = 0;
+    troupe_msg **at = &a->mb_head, *prev = NULL;
+    p->run_ticks = 0;
+    while (*at && (a->flags & (TR_ACT_HELD | TR_ACT_EXITING)) == TR_ACT_HELD) {
+        troupe_msg *m = *at;
+        if (s_is_held_kind(m->kind)) {
+            prev = m;
+            at = &m->next;
+            continue;
+        }
+        if (k++ == batch)
+            return 1;
+        *at = m->next; // appending while m is handled goes after prev
+        if (a->mb_tail == m)
+            a->mb_tail = prev;
+        if ((m->flags & TR_MSG_COUNTED) && !(a->flags & TR_ACT_SLOT_DEAD))
+            tr_slot_take_n(tr_slots_get(&p->node->slots, a->addr.slot), 1);
+        m->flags &= (uint8_t)~TR_MSG_COUNTED;
+        p->since_inbox++;
+        s_handle(p, a, m);
+        if (atomic_load_explicit(&p->abandoned, memory_order_relaxed))
+            break;
+    }
+    p->run_ticks = 0;
+    return !(a->flags & TR_ACT_HELD) && a->mb_head; // resumed meanwhile
+}
+
 void tr_actor_run(tr_port *p, tr_actor *a)
 {
     if (a->flags & TR_ACT_CLIENT)
         return;
+    if ((a->flags & (TR_ACT_HELD | TR_ACT_STARTED | TR_ACT_EXITING)) ==
+        (TR_ACT_HELD | TR_ACT_STARTED)) {
+        int more = s_run_held(p, a);
+        if (atomic_load_explicit(&p->abandoned, memory_order_relaxed))
+            return; // given up on meanwhile: the loop ends it (watchdog.c)
+        if (a->flags & TR_ACT_EXITING)
+            tr_actor_terminate(p, a, a->exit_reason);
+        else if (more)
+            tr_actor_schedule(p, a);
+        tr_port_flush(p);
+        return;
+    }
     uint32_t batch = p->node->opts.batch;
     // Give the mailbox room back for the whole batch at once: one atomic
     // write on the slot (a cache line the senders also write) per run, not

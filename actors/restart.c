@@ -29,7 +29,8 @@ void tr_restart_park(tr_port *p, tr_actor *a, int reason)
     tr_actor_end_run(p, a, reason); // its supervisor hears the exit
     a->flags &=
         ~(uint32_t)(TR_ACT_STARTED | TR_ACT_EXITING | TR_ACT_TRAP |
-                    TR_ACT_TRAP_STOP | TR_ACT_LATE_START | TR_ACT_QUIET_START);
+                    TR_ACT_TRAP_STOP | TR_ACT_LATE_START | TR_ACT_QUIET_START |
+                    TR_ACT_HELD | TR_ACT_START_HELD);
     s_recount(p, a);
     a->flags |= TR_ACT_PARKED;
     a->exit_reason = reason;

@@ -145,6 +145,30 @@ TROUPE_API const troupe_msg *troupe_ctx_msg(const troupe_ctx *cx);
 // Messages still queued are dead-lettered; queued requests get TROUPE_EDEAD.
 TROUPE_API int troupe_exit(troupe_ctx *cx, int reason);
 
+// Hold this actor's mailbox: from now on its handler gets only what is not
+// a tell or a request (answers to its own requests, its timers, fd events,
+// down messages, trapped exits and stops), while tells and requests wait in
+// the mailbox, in their order, until troupe_resume(). They still count
+// against the mailbox bound: senders get TROUPE_EFULL when it is full, as
+// when the actor is slow. A request's deadline keeps running meanwhile.
+//
+// Called in init, it also holds the end of the start, as OTP's
+// proc_lib:init_ack does: the actor's timers, fd watches and requests run,
+// but troupe_node_spawn() waits (up to its deadline) until the actor calls
+// troupe_resume() and then returns 0, or until it ends and then returns its
+// reason (TROUPE_EDEAD for a normal exit); a supervisor counts its child as
+// started only then. An actor spawned with troupe_spawn() is not waited
+// for: a failure of a held start reaches the spawner by its monitor.
+// Use it for an actor that must reach something before it can serve (a
+// process it starts, a connection), without blocking its loop.
+// Returns 0, TROUPE_EINVAL (no actor: a client's ctx, NULL).
+TROUPE_API int troupe_hold(troupe_ctx *cx);
+
+// Let the held mailbox go: what waited is handled next, in order. After a
+// hold in init, the actor is started now (its spawner and supervisor hear
+// it). Returns 0 (also when not held), TROUPE_EINVAL (no actor).
+TROUPE_API int troupe_resume(troupe_ctx *cx);
+
 // Ask another actor to stop with reason (as if it called troupe_exit()
 // after its current message). A stop is not an exit signal: trapping exits
 // does not catch it, and fini sees the reason. Returns 0, TROUPE_EDEAD if it

@@ -61,8 +61,9 @@ typedef struct troupe_child_spec {
     // that it has the time its own children's timeouts add up to.
     int64_t shutdown_ms;
     // Time its init may take, in ms; past it the start failed with
-    // TROUPE_ETIMEDOUT (only an isolated child's init can be cut short:
-    // a shared loop cannot be preempted). Default 5000; <= 0: no limit.
+    // TROUPE_ETIMEDOUT (an isolated child's init can be cut short, and a
+    // start held with troupe_hold on any loop; a shared loop cannot be
+    // preempted inside an init). Default 5000; <= 0: no limit.
     int64_t start_timeout_ms;
 } troupe_child_spec;
 

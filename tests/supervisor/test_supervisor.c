@@ -27,6 +27,14 @@ static atomic_int s_starts[S_MAX_WORKERS];
 static atomic_int s_fail_init[S_MAX_WORKERS];
 // Per worker id: inits still to hold on s_release (a hung init).
 static atomic_int s_block_init[S_MAX_WORKERS];
+// Per worker id: its init holds its start (troupe_hold) and, 20 ms later,
+// resumes (S_HOLD_RESUME, traced "r"), or never does (S_HOLD_FOREVER).
+enum {
+    S_HOLD_NONE,
+    S_HOLD_RESUME,
+    S_HOLD_FOREVER
+};
+static atomic_int s_hold_start[S_MAX_WORKERS];
 // A handler or init that hangs opens s_entered and waits for s_release.
 static tr_gate s_entered, s_release;
 // Order of inits and finis: "i0 i1 f1 f0 ".
@@ -50,7 +58,6 @@ typedef struct s_worker {
 
 static int s_worker_init(troupe_ctx *cx, void *state, void *arg)
 {
-    (void)cx;
     s_worker *w = state;
     w->id = (int)(intptr_t)arg;
     if (atomic_load(&s_block_init[w->id]) > 0) {
@@ -64,6 +71,11 @@ static int s_worker_init(troupe_ctx *cx, void *state, void *arg)
     }
     atomic_fetch_add(&s_starts[w->id], 1);
     s_trace_add('i', w->id);
+    int hold = atomic_load(&s_hold_start[w->id]);
+    if (hold != S_HOLD_NONE)
+        TR_CK_OK(troupe_hold(cx));
+    if (hold == S_HOLD_RESUME)
+        TR_CK_OK(troupe_timer_start(cx, 20, 0, "ready", NULL));
     return 0;
 }
 
@@ -76,6 +88,11 @@ static void s_worker_fini(void *state, int reason)
 static int s_worker_handler(troupe_ctx *cx, void *state, const troupe_msg *m)
 {
     s_worker *w = state;
+    if (troupe_msg_kind_of(m) == TROUPE_MSG_TIMER &&
+        troupe_msg_is(m, "ready")) { // a held start is over
+        s_trace_add('r', w->id);
+        return troupe_resume(cx);
+    }
     if (troupe_msg_is(m, "crash") || troupe_msg_is(m, "crash_req"))
         return TROUPE_EUSER - 5;
     if (troupe_msg_is(m, "normal"))
@@ -187,6 +204,7 @@ static void setup(void)
         atomic_store(&s_starts[i], 0);
         atomic_store(&s_fail_init[i], 0);
         atomic_store(&s_block_init[i], 0);
+        atomic_store(&s_hold_start[i], S_HOLD_NONE);
     }
     tr_gate_init(&s_entered);
     tr_gate_init(&s_release);
@@ -225,6 +243,34 @@ START_TEST(init_error_fails_the_start_and_leaves_nothing)
     TR_CK_ERR(troupe_node_sup_start(node, &s, troupe_deadline_in(5000), &sup),
               TROUPE_EUSER - 7);
     ck_assert_str_eq(s_trace, "i0 f0 "); // w0 stopped again, w2 never ran
+}
+END_TEST
+
+START_TEST(a_child_that_holds_its_start_is_started_when_it_resumes)
+{
+    // w0's init holds (troupe_hold) until its timer resumes it: w1 starts
+    // only then, as after an init that took that long, but w0's loop ran
+    // meanwhile.
+    troupe_sup_spec s = s_three(TROUPE_ONE_FOR_ONE);
+    atomic_store(&s_hold_start[0], S_HOLD_RESUME);
+    troupe_addr sup;
+    TR_CK_OK(troupe_node_sup_start(node, &s, troupe_deadline_in(5000), &sup));
+    ck_assert_str_eq(s_trace, "i0 r0 i1 i2 ");
+}
+END_TEST
+
+START_TEST(a_held_start_past_the_start_timeout_fails_the_start)
+{
+    // A held start can be cut short, even on a shared loop: the loop is
+    // not busy in it.
+    troupe_sup_spec s = s_three(TROUPE_ONE_FOR_ONE);
+    atomic_store(&s_hold_start[1], S_HOLD_FOREVER);
+    s_kids[1].start_timeout_ms = 100;
+    s.intensity = 0;
+    troupe_addr sup;
+    TR_CK_ERR(troupe_node_sup_start(node, &s, troupe_deadline_in(5000), &sup),
+              TROUPE_ETIMEDOUT);
+    ck_assert_str_eq(s_trace, "i0 i1 f1 f0 "); // w2 never ran
 }
 END_TEST
 
@@ -716,6 +762,8 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, TR_TCASE_TIMEOUT);
     tcase_add_test(tc, children_start_in_order_and_stop_in_reverse);
     tcase_add_test(tc, init_error_fails_the_start_and_leaves_nothing);
+    tcase_add_test(tc, a_child_that_holds_its_start_is_started_when_it_resumes);
+    tcase_add_test(tc, a_held_start_past_the_start_timeout_fails_the_start);
     tcase_add_test(tc, bad_specs_are_refused_with_einval);
     tcase_add_test(tc, supervisor_started_by_an_actor_ends_with_it);
     suite_add_tcase(s, tc);
