@@ -135,8 +135,9 @@ static void s_frame(tr_port *p, gw_state *gw, const unsigned char *id,
 }
 
 // Read what the ROUTER has, a bounded batch per turn.
-static void s_ready(tr_port *p, void *arg)
+static void s_ready(tr_port *p, void *arg, short revents)
 {
+    (void)revents;
     gw_state *gw = arg;
     tr_port_ctx_for(p, gw->self);
     for (int i = 0; i < 256; i++) {
@@ -176,9 +177,9 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     gw->self = cx->actor;
     gw->port = cx->port;
     tr_buf_init(&gw->out);
-    cx->port->watch_arg = gw;
-    cx->port->watch_ready = s_ready;
-    cx->port->watch_sock = gw->router;
+    int rc = tr_io_watch_sock(cx->port, gw->router, ZMQ_POLLIN, s_ready, gw);
+    if (rc)
+        return rc;
     // The gateway never blocks in a handler: it may batch what it forwards
     // (flushed at the end of each turn of its loop).
     cx->port->batch_sends = 1;
@@ -198,7 +199,7 @@ static void s_fini(void *state, int reason)
     (void)reason;
     gw_state *gw = state;
     tr_port *p = gw->port;
-    p->watch_sock = NULL;
+    tr_io_unwatch_sock(p, gw->router);
     if (gw->endpoint[0])
         tr_sock_unbind(gw->router, gw->endpoint);
     tr_sock_close(&p->node->zctx, &gw->router);

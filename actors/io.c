@@ -2,8 +2,9 @@
 //
 // I/O watches, actors layer (troupe/io.h, io_internal.h). A port with armed
 // watches sleeps in zmq_poll over its inbox, its foreign eventfd, its
-// watched socket (the gateway's), its timers' timerfd when a timer is due
-// soon (timers.h) and the armed fds, instead of in a blocking zmq_recv. A
+// watched sockets (the gateway's, process links'), its timers' timerfd when
+// a timer is due soon (timers.h) and the armed fds, instead of in a
+// blocking zmq_recv. Its turn-end hooks are kept here too. A
 // ready fd is disarmed and becomes one TROUPE_MSG_IO message; it is armed
 // again when that message was handled, so an actor never has more than one
 // notification per watch in its mailbox.
@@ -34,6 +35,24 @@ static void s_remove(tr_io_set *s, size_t i)
     free(w);
 }
 
+// Room in the poll items for the fixed ones (inbox, foreign eventfd,
+// timerfd), every fd watch and every socket watch.
+static int s_items_reserve(tr_io_set *s, size_t fds, size_t socks)
+{
+    size_t need = fds + socks + 4;
+    if (need <= s->items_cap)
+        return 0;
+    size_t cap = s->items_cap ? s->items_cap : 8;
+    while (cap < need)
+        cap *= 2;
+    void *items = realloc(s->items, cap * sizeof(zmq_pollitem_t));
+    if (!items)
+        return TROUPE_ENOMEM;
+    s->items = items;
+    s->items_cap = cap;
+    return 0;
+}
+
 TROUPE_API int troupe_io_watch(troupe_ctx *cx, int fd, unsigned events,
                                const char *tag, uint64_t *id)
 {
@@ -53,10 +72,8 @@ TROUPE_API int troupe_io_watch(troupe_ctx *cx, int fd, unsigned events,
         if (!w)
             return TROUPE_ENOMEM;
         s->w = w;
-        void *items = realloc(s->items, (cap + 4) * sizeof(zmq_pollitem_t));
-        if (!items)
+        if (s_items_reserve(s, cap, s->n_socks) < 0)
             return TROUPE_ENOMEM;
-        s->items = items;
         s->cap = cap;
     }
     tr_io_watch *w = calloc(1, sizeof *w + tag_len + 1);
@@ -117,9 +134,15 @@ int tr_io_wait(tr_port *p, long timeout)
     it[k++] = (zmq_pollitem_t){.socket = p->inbox, .events = ZMQ_POLLIN};
     it[k++] =
         (zmq_pollitem_t){.socket = NULL, .fd = p->efd, .events = ZMQ_POLLIN};
-    if (p->watch_sock)
-        it[k++] =
-            (zmq_pollitem_t){.socket = p->watch_sock, .events = ZMQ_POLLIN};
+    size_t first_sock = k;
+    tr_sock_watch *sw[s->n_socks ? s->n_socks : 1];
+    for (size_t i = 0; i < s->n_socks; i++)
+        if (s->socks[i].sock && s->socks[i].events) {
+            sw[k - first_sock] = &s->socks[i];
+            it[k++] = (zmq_pollitem_t){.socket = s->socks[i].sock,
+                                       .events = s->socks[i].events};
+        }
+    size_t end_sock = k;
     // A timer due within a millisecond: its timerfd ends the wait just
     // before it is due (the turns that follow fire it; nothing to read).
     int tfd = tr_timers_wait_fd(&p->timers);
@@ -144,14 +167,129 @@ int tr_io_wait(tr_port *p, long timeout)
     }
     int ready = ((it[0].revents & ZMQ_POLLIN) ? TR_READY_INBOX : 0) |
                 ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0);
-    if (p->watch_sock && (it[2].revents & ZMQ_POLLIN))
-        ready |= TR_READY_WATCH;
+    for (size_t j = first_sock; j < end_sock; j++)
+        if (it[j].revents) {
+            sw[j - first_sock]->revents = it[j].revents;
+            ready |= TR_READY_WATCH;
+        }
     if (tfd >= 0 && (it[tfd_at].revents & ZMQ_POLLIN))
         tr_timers_woke(&p->timers);
     for (size_t j = first_fd; j < k; j++)
         if (it[j].revents)
             s_fire(p, polled[j - first_fd], it[j].revents);
     return ready;
+}
+
+static tr_sock_watch *s_find_sock(tr_io_set *s, const void *sock)
+{
+    for (size_t i = 0; i < s->n_socks; i++)
+        if (s->socks[i].sock == sock)
+            return &s->socks[i];
+    return NULL;
+}
+
+static void s_recount_socks(tr_io_set *s)
+{
+    s->polled_socks = 0;
+    for (size_t i = 0; i < s->n_socks; i++)
+        if (s->socks[i].sock && s->socks[i].events)
+            s->polled_socks++;
+}
+
+int tr_io_watch_sock(tr_port *p, void *sock, short events,
+                     void (*ready)(tr_port *p, void *arg, short revents),
+                     void *arg)
+{
+    tr_io_set *s = &p->io;
+    tr_sock_watch *w = s_find_sock(s, sock);
+    if (!w)
+        w = s_find_sock(s, NULL); // a removed one's slot
+    if (!w) {
+        if (s_items_reserve(s, s->cap, s->n_socks + 1) < 0)
+            return TROUPE_ENOMEM;
+        tr_sock_watch *v = realloc(s->socks, (s->n_socks + 1) * sizeof *v);
+        if (!v)
+            return TROUPE_ENOMEM;
+        s->socks = v;
+        w = &s->socks[s->n_socks++];
+    }
+    *w = (tr_sock_watch){
+        .sock = sock, .events = events, .ready = ready, .arg = arg};
+    s_recount_socks(s);
+    return 0;
+}
+
+void tr_io_sock_events(tr_port *p, void *sock, short events)
+{
+    tr_sock_watch *w = sock ? s_find_sock(&p->io, sock) : NULL;
+    if (!w)
+        return;
+    w->events = events;
+    if (!events)
+        w->revents = 0;
+    s_recount_socks(&p->io);
+}
+
+void tr_io_unwatch_sock(tr_port *p, void *sock)
+{
+    tr_sock_watch *w = sock ? s_find_sock(&p->io, sock) : NULL;
+    if (!w)
+        return;
+    *w = (tr_sock_watch){0};
+    s_recount_socks(&p->io);
+}
+
+void tr_io_fire_socks(tr_port *p)
+{
+    // By index, rereading the entry each time: a callback may watch or
+    // unwatch sockets (a removed entry is zeroed, an added one takes a
+    // zeroed slot or goes at the end, and has nothing noted yet).
+    for (size_t i = 0; i < p->io.n_socks; i++) {
+        tr_sock_watch *w = &p->io.socks[i];
+        short r = w->revents;
+        w->revents = 0;
+        if (r && w->sock && (r & (w->events | ZMQ_POLLERR)))
+            w->ready(p, w->arg, r);
+    }
+}
+
+int tr_io_polls_more(const tr_port *p)
+{
+    return p->io.polled_socks > 0 || p->io.armed > 0;
+}
+
+int tr_port_add_turn_hook(tr_port *p, void (*fn)(tr_port *, void *), void *arg)
+{
+    tr_io_set *s = &p->io;
+    for (size_t i = 0; i < s->n_hooks; i++)
+        if (!s->hooks[i].fn) {
+            s->hooks[i] = (tr_turn_hook){fn, arg};
+            return 0;
+        }
+    tr_turn_hook *h = realloc(s->hooks, (s->n_hooks + 1) * sizeof *h);
+    if (!h)
+        return TROUPE_ENOMEM;
+    s->hooks = h;
+    s->hooks[s->n_hooks++] = (tr_turn_hook){fn, arg};
+    return 0;
+}
+
+void tr_port_remove_turn_hook(tr_port *p, void (*fn)(tr_port *, void *),
+                              void *arg)
+{
+    tr_io_set *s = &p->io;
+    for (size_t i = 0; i < s->n_hooks; i++)
+        if (s->hooks[i].fn == fn && s->hooks[i].arg == arg)
+            s->hooks[i] = (tr_turn_hook){0};
+}
+
+void tr_port_run_turn_hooks(tr_port *p)
+{
+    for (size_t i = 0; i < p->io.n_hooks; i++) {
+        tr_turn_hook h = p->io.hooks[i];
+        if (h.fn)
+            h.fn(p, h.arg);
+    }
 }
 
 int tr_io_rearm(tr_port *p, const troupe_msg *m)
@@ -179,6 +317,8 @@ void tr_io_fini(tr_io_set *s)
     while (s->n)
         s_remove(s, s->n - 1);
     free(s->w);
+    free(s->socks);
+    free(s->hooks);
     free(s->items);
     memset(s, 0, sizeof *s);
 }

@@ -23,18 +23,67 @@ typedef struct tr_io_watch {
     char tag[];      // NUL-terminated copy
 } tr_io_watch;
 
+// A zmq socket the port's thread owns and polls beside its inbox (the
+// gateway's ROUTER, a process link's DEALER), and what to call when it is
+// ready for what it is polled for.
+typedef struct tr_sock_watch {
+    void *sock;    // NULL: removed (the slot is reused)
+    short events;  // ZMQ_POLLIN | ZMQ_POLLOUT; 0: not polled for now
+    short revents; // what the last wait found, until the call
+    void (*ready)(tr_port *p, void *arg, short revents);
+    void *arg;
+} tr_sock_watch;
+
+// What a port calls at the end of each turn, after its own batches left
+// (a process proxy sends its link's batch then).
+typedef struct tr_turn_hook {
+    void (*fn)(tr_port *p, void *arg); // NULL: removed
+    void *arg;
+} tr_turn_hook;
+
 // A port's watches.
 typedef struct tr_io_set {
-    tr_io_watch **w; // watches, unordered
-    size_t n, cap;   // used, allocated
-    size_t armed;    // how many are polled now
-    void *items;     // zmq_pollitem_t[cap + 4], for tr_io_wait
+    tr_io_watch **w;      // fd watches, unordered
+    size_t n, cap;        // used, allocated
+    size_t armed;         // how many are polled now
+    tr_sock_watch *socks; // socket watches
+    size_t n_socks;       // slots used (some may be removed)
+    size_t polled_socks;  // of them, with a socket and events
+    tr_turn_hook *hooks;  // turn-end hooks
+    size_t n_hooks;       // slots used (some may be removed)
+    void *items;          // zmq_pollitem_t[items_cap], for tr_io_wait
+    size_t items_cap;     // cap + n_socks + 4 at least
 } tr_io_set;
 
-// Wait like tr_port_wait (inbox, foreign eventfd, watched socket) and also
-// on the timers' fd when tr_timers_wait_fd() says so and on the armed fds,
-// at most timeout ms; ready fds become messages for their actors. Returns
-// the TR_READY_* bits or TROUPE_ESYS.
+// Poll sock for events (ZMQ_POLLIN, ZMQ_POLLOUT) on port p's thread and
+// call ready with what was found (after the inbox and the foreign queue
+// of that wait were taken in). Watching a socket watched already changes
+// its events, callback and arg. 0 or TROUPE_ENOMEM. Thread: p's.
+int tr_io_watch_sock(tr_port *p, void *sock, short events,
+                     void (*ready)(tr_port *p, void *arg, short revents),
+                     void *arg);
+// Change what sock is polled for (0: nothing, for now). Thread: p's.
+void tr_io_sock_events(tr_port *p, void *sock, short events);
+// Stop polling sock (safe from its own callback). Thread: p's.
+void tr_io_unwatch_sock(tr_port *p, void *sock);
+// Call the callbacks of the sockets the last wait found ready.
+void tr_io_fire_socks(tr_port *p);
+// Does the port poll anything beside its inbox (sockets, armed fds)?
+int tr_io_polls_more(const tr_port *p);
+
+// Add / remove a turn-end hook (removing is safe from a hook). 0 or
+// TROUPE_ENOMEM. Thread: p's.
+int tr_port_add_turn_hook(tr_port *p, void (*fn)(tr_port *, void *), void *arg);
+void tr_port_remove_turn_hook(tr_port *p, void (*fn)(tr_port *, void *),
+                              void *arg);
+// Run the turn-end hooks.
+void tr_port_run_turn_hooks(tr_port *p);
+
+// Wait like tr_port_wait (inbox, foreign eventfd) and also on the watched
+// sockets, on the timers' fd when tr_timers_wait_fd() says so and on the
+// armed fds, at most timeout ms; ready fds become messages for their
+// actors, ready sockets are noted for tr_io_fire_socks (TR_READY_WATCH).
+// Returns the TR_READY_* bits or TROUPE_ESYS.
 int tr_io_wait(tr_port *p, long timeout);
 // The IO message m was handled (or dropped): poll its fd again. Returns 1
 // if its watch still exists (the message is to be handled), else 0.

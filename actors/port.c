@@ -211,8 +211,6 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
     p->quit = 0;
     p->quit_waiter = NULL;
     p->local_head = p->local_tail = NULL;
-    p->watch_sock = NULL;
-    p->turn_end = NULL;
     p->next_corr = 0;
     p->next_id = 0;
     tr_timers_init(&p->timers);
@@ -485,12 +483,11 @@ static int s_drain_foreign(tr_port *p)
 
 int tr_port_wait(tr_port *p, long timeout)
 {
-    zmq_pollitem_t it[3] = {
+    zmq_pollitem_t it[2] = {
         {.socket = p->inbox, .events = ZMQ_POLLIN},
         {.socket = NULL, .fd = p->efd, .events = ZMQ_POLLIN},
-        {.socket = p->watch_sock, .events = ZMQ_POLLIN},
     };
-    if (zmq_poll(it, p->watch_sock ? 3 : 2, timeout) < 0) {
+    if (zmq_poll(it, 2, timeout) < 0) {
         if (zmq_errno() == EINTR)
             return 0;
         tr_logf(&p->node->log, TROUPE_LOG_ERROR, "port %u: poll: %s", p->id,
@@ -498,8 +495,7 @@ int tr_port_wait(tr_port *p, long timeout)
         return TROUPE_ESYS;
     }
     return ((it[0].revents & ZMQ_POLLIN) ? TR_READY_INBOX : 0) |
-           ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0) |
-           ((it[2].revents & ZMQ_POLLIN) ? TR_READY_WATCH : 0);
+           ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0);
 }
 
 // Take one frame (a batch of up to TR_SOCK_BATCH_MAX messages): one that
@@ -613,8 +609,9 @@ static void *s_port_main(void *arg)
     // hand-written zmq code does, and takes one frame each time it wakes;
     // threads outside the node wake it with an empty frame. While actors
     // are ready it does not look at all, except after every TR_INBOX_EVERY
-    // messages, so that a busy loop still hears others. A port with a
-    // watched socket (the gateway) or armed fd watches waits in zmq_poll
+    // messages, so that a busy loop still hears others. A port with
+    // watched sockets (the gateway, process links) or armed fd watches
+    // waits in zmq_poll
     // instead, and so does any port for the last millisecond before a timer
     // is due: then it polls a timerfd too, so that the timer fires on time
     // (timers.h), not at the next whole millisecond.
@@ -626,8 +623,7 @@ static void *s_port_main(void *arg)
         }
         tr_port_flush(p);    // what this turn sent leaves now, in batches
         tr_msg_pool_flush(); // and the blocks it freed go home
-        if (p->turn_end)
-            p->turn_end(p, p->turn_end_arg);
+        tr_port_run_turn_hooks(p);
         if (p->quit)
             break;
         // Busy: the inbox waits for TR_INBOX_EVERY messages, and past them
@@ -635,7 +631,7 @@ static void *s_port_main(void *arg)
         // holds either way, and for what a watched socket or fd brings.
         int skip_inbox =
             p->since_inbox < TR_INBOX_EVERY ||
-            (!p->watch_sock && !p->io.armed &&
+            (!tr_io_polls_more(p) &&
              atomic_load_explicit(&p->inbox_frames, memory_order_relaxed) <= 0);
         if (timeout == 0 && skip_inbox &&
             tr_ticks() - p->inbox_ticks < s_inbox_every_ticks()) {
@@ -645,8 +641,7 @@ static void *s_port_main(void *arg)
         }
         p->since_inbox = 0;
         p->inbox_ticks = tr_ticks();
-        if (!p->watch_sock && !p->io.armed &&
-            tr_timers_wait_fd(&p->timers) < 0) {
+        if (!tr_io_polls_more(p) && tr_timers_wait_fd(&p->timers) < 0) {
             if (p->rcvtimeo != timeout) {
                 int t = timeout > INT32_MAX ? INT32_MAX : (int)timeout;
                 zmq_setsockopt(p->inbox, ZMQ_RCVTIMEO, &t, sizeof t);
@@ -666,7 +661,7 @@ static void *s_port_main(void *arg)
             atomic_load_explicit(&p->fq_pending, memory_order_relaxed))
             tr_port_drain(p); // inbox first, then the foreign queue
         if (ready & TR_READY_WATCH)
-            p->watch_ready(p, p->watch_arg);
+            tr_io_fire_socks(p);
     }
     tr_port_stop_actors(p, TROUPE_ESHUTDOWN);
     tr_port_close(p); // may take in a quit that came meanwhile

@@ -101,16 +101,7 @@ struct tr_port {
     troupe_msg *fq_head, *fq_tail; // foreign messages, in order
     _Atomic int fq_pending;        // fq is not empty (any thread)
     int efd;                       // eventfd, written after an append
-    // One more zmq socket the port's thread polls and owns (the gateway's
-    // ROUTER), and what to call when it is readable. NULL: none.
-    void *watch_sock;
-    void (*watch_ready)(tr_port *p, void *arg);
-    void *watch_arg;
-    // Called at the end of each turn, after the port's own batches left
-    // (the process proxy sends its link's batch then). NULL: none.
-    void (*turn_end)(tr_port *p, void *arg);
-    void *turn_end_arg;
-    tr_counters ctr; // this port's counters
+    tr_counters ctr;               // this port's counters
     // What the watchdog (watchdog.c) sees of the budgeted handler running
     // now: written by the port's thread, read by the watchdog's.
     _Atomic uint64_t busy_t0;        // tr_ticks at its start; 0: none
@@ -131,7 +122,7 @@ struct tr_port {
     // (the next handler's start: one clock read per message), 0: none.
     uint64_t run_ticks;
     uint64_t ticks_per_ms; // tr_ticks in a millisecond (0: not yet known)
-    tr_io_set io;          // fds its actors watch (io.c)
+    tr_io_set io;          // fds and sockets it polls, turn hooks (io.c)
     tr_actor_cache acache; // actor structs its thread freed (actor_mem.h)
     tr_slot_cache scache;  // free slot indices its thread holds (slots.h)
     // An isolated port given up on (tr_abandon): its actor is dead to the

@@ -103,7 +103,7 @@ static void s_read(troupe_ctx *cx, bridge *b, int max)
         if (rc == 1 && s_frame(cx, b, &env) == TROUPE_EAGAIN) {
             b->held_env = env; // borrows from the link's frame, kept
             b->holding = 1;
-            b->port->watch_sock = NULL;
+            tr_io_sock_events(b->port, b->sock, 0);
             troupe_timer_start(cx, 1, 0, "$retry", NULL);
             return;
         }
@@ -122,12 +122,13 @@ static void s_retry(troupe_ctx *cx, bridge *b)
         return;
     }
     b->holding = 0;
-    b->port->watch_sock = b->sock;
+    tr_io_sock_events(b->port, b->sock, ZMQ_POLLIN);
     s_read(cx, b, 256);
 }
 
-static void s_ready(tr_port *p, void *arg)
+static void s_ready(tr_port *p, void *arg, short revents)
 {
+    (void)revents;
     bridge *b = arg;
     s_read(tr_port_ctx_for(p, b->link.self), b, 256);
 }
@@ -148,10 +149,12 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
         return rc;
     }
     tr_link_init(&b->link, b->sock, cx->actor, &n->limits);
-    cx->port->watch_arg = b;
-    cx->port->watch_ready = s_ready;
-    cx->port->watch_sock = b->sock;
-    return 0;
+    rc = tr_io_watch_sock(cx->port, b->sock, ZMQ_POLLIN, s_ready, b);
+    if (rc) {
+        tr_link_fini(&b->link);
+        tr_sock_close(&n->zctx, &b->sock);
+    }
+    return rc;
 }
 
 // "$up": what the actor sent to a name unknown here goes to the parent.
@@ -214,7 +217,7 @@ static void s_fini(void *state, int reason)
     bridge *b = state;
     if (!b->sock)
         return;
-    b->port->watch_sock = NULL;
+    tr_io_unwatch_sock(b->port, b->sock);
     b->holding = 0; // the actor is gone: so is what it did not take
     tr_link_fini(&b->link);
     tr_sock_close(&b->port->node->zctx, &b->sock); // lingers: "$exit" leaves

@@ -103,15 +103,17 @@ static void s_spec_free(void *arg)
 
 // ---- the child's end ----
 
+static void s_turn_end(tr_port *p, void *arg);
+
 // Close the socket and forget the endpoint.
 static void s_close_sock(proc_state *st)
 {
     if (!st->sock)
         return;
-    if (st->port && st->port->watch_sock == st->sock)
-        st->port->watch_sock = NULL;
-    if (st->port && st->port->turn_end_arg == st)
-        st->port->turn_end = NULL;
+    if (st->port) {
+        tr_io_unwatch_sock(st->port, st->sock);
+        tr_port_remove_turn_hook(st->port, s_turn_end, st);
+    }
     tr_sock_unbind(st->sock, st->endpoint);
     tr_sock_close(&st->port->node->zctx, &st->sock);
 }
@@ -231,8 +233,9 @@ static void s_drain(troupe_ctx *cx, proc_state *st, int max)
 }
 
 // The port's loop calls this when the socket is readable.
-static void s_ready(tr_port *p, void *arg)
+static void s_ready(tr_port *p, void *arg, short revents)
 {
+    (void)revents;
     proc_state *st = arg;
     s_drain(tr_port_ctx_for(p, st->link.self), st, 256);
 }
@@ -391,9 +394,7 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
                 // From now on what it is sent leaves at the end of each
                 // turn of this port, many envelopes to a frame.
                 st->link.batching = 1;
-                cx->port->turn_end = s_turn_end;
-                cx->port->turn_end_arg = st;
-                return 0;
+                return tr_port_add_turn_hook(cx->port, s_turn_end, st);
             }
         }
         int reason;
@@ -427,13 +428,11 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     st->alive_fd = -1;
     tr_trap_stop(cx); // stops arrive as messages: see s_handler
     int rc = s_start_child(cx, st);
-    if (rc == 0) {
-        cx->port->watch_arg = st;
-        cx->port->watch_ready = s_ready;
-        cx->port->watch_sock = st->sock;
+    if (rc == 0)
+        rc = tr_io_watch_sock(cx->port, st->sock, ZMQ_POLLIN, s_ready, st);
+    if (rc == 0)
         rc = troupe_io_watch(cx, st->child.pidfd, TROUPE_IO_READ, "$pidfd",
                              NULL);
-    }
     if (rc == 0)
         rc = troupe_io_watch(cx, st->alive_fd, TROUPE_IO_READ, "$alive",
                              &st->alive_watch);
