@@ -474,7 +474,8 @@ void tr_actor_run(tr_port *p, tr_actor *a)
     if (a->flags & TR_ACT_STARTED)
         for (troupe_msg *m = a->mb_head; m && k < batch; m = m->next, k++)
             if (m->flags & TR_MSG_COUNTED) {
-                m->flags &= (uint8_t)~TR_MSG_COUNTED;
+                m->flags =
+                    (uint8_t)((m->flags & ~TR_MSG_COUNTED) | TR_MSG_TAKEN);
                 taken++;
             }
     if (taken && !(a->flags & TR_ACT_SLOT_DEAD))
@@ -484,7 +485,10 @@ void tr_actor_run(tr_port *p, tr_actor *a)
     // theirs. A sender that tells itself "continue" cannot starve the
     // receivers it is filling.
     p->run_ticks = 0; // read at the first handler, then once per message
-    for (uint32_t i = 0; i < k && !(a->flags & TR_ACT_EXITING); i++) {
+    // A handler that holds the mailbox (troupe_hold) ends the run: the
+    // rest of the batch waits, and counts in the mailbox's depth again.
+    uint32_t i = 0;
+    for (; i < k && !(a->flags & (TR_ACT_EXITING | TR_ACT_HELD)); i++) {
         troupe_msg *m = a->mb_head;
         if (!m || !(a->flags & TR_ACT_STARTED))
             break;
@@ -503,6 +507,18 @@ void tr_actor_run(tr_port *p, tr_actor *a)
         if (a->flags & TR_ACT_STARTED)
             tr_actor_terminate(p, a, a->exit_reason);
         return;
+    }
+    if (i < k) { // held: the rest of this run's batch is at the head
+        uint32_t back = 0;
+        troupe_msg *m = a->mb_head;
+        for (uint32_t j = i; m && j < k; j++, m = m->next)
+            if (m->flags & TR_MSG_TAKEN) {
+                m->flags =
+                    (uint8_t)((m->flags & ~TR_MSG_TAKEN) | TR_MSG_COUNTED);
+                back++;
+            }
+        if (back && !(a->flags & TR_ACT_SLOT_DEAD))
+            tr_slot_untake_n(tr_slots_get(&p->node->slots, a->addr.slot), back);
     }
     if (a->mb_head)
         tr_actor_schedule(p, a);

@@ -31,6 +31,7 @@ enum tr_msg_flag {
     TR_MSG_REPLIED = 1,  // a reply (or error) was sent for this request
     TR_MSG_DEFERRED = 2, // the reply duty moved to a troupe_deferred
     TR_MSG_COUNTED = 4,  // counted in the target's mailbox depth
+    TR_MSG_TAKEN = 8,    // its room was given back by the run handling it
 };
 
 struct troupe_msg {

@@ -23,6 +23,8 @@ static _Thread_local tr_port *s_current
 
 // Messages handled between two reads of the inbox while actors are ready.
 #define TR_INBOX_EVERY 256
+// Frames taken from the inbox at one look (64 messages each at most).
+#define TR_TAKE_FRAMES_MAX 64
 
 tr_port *tr_port_current(void)
 {
@@ -498,22 +500,35 @@ int tr_port_wait(tr_port *p, long timeout)
            ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0);
 }
 
-// Take one frame (a batch of up to TR_SOCK_BATCH_MAX messages): one that
+// Take a frame (a batch of up to TR_SOCK_BATCH_MAX messages): one that
 // zmq_poll said is there (flags ZMQ_DONTWAIT, no empty read, so no
-// syscall), or waiting for one up to the inbox's ZMQ_RCVTIMEO (flags 0).
+// syscall), or waiting for one up to the inbox's ZMQ_RCVTIMEO (flags 0);
+// then the others that senders counted in (inbox_frames), without an
+// empty read to learn that there are none. Taking all of them before any
+// actor runs keeps what one sender sent in order with what the loop hears
+// meanwhile from elsewhere: a client's monitor sent just before it killed
+// a process actor's child is in before the child's pidfd is handled.
 static void s_take_frame(tr_port *p, int flags)
 {
-    void *v[TR_SOCK_BATCH_MAX];
-    size_t k = 0;
-    int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
-    if (rc == 0) {
-        atomic_fetch_sub(&p->inbox_frames, 1);
-        tr_accept_n(p, v, k);
-    } else if (rc != TROUPE_EAGAIN) {
-        TR_BUMP(p->ctr.malformed);
-        tr_logf(&p->node->log, TROUPE_LOG_ERROR,
-                "port %u: inbox receive failed: %s", p->id,
-                troupe_strerror(rc));
+    // Bounded, so that senders that keep up cannot keep the actors from
+    // running: the rest waits for the next look at the inbox.
+    for (int frames = 0; frames < TR_TAKE_FRAMES_MAX; frames++) {
+        void *v[TR_SOCK_BATCH_MAX];
+        size_t k = 0;
+        int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
+        if (rc == 0) {
+            atomic_fetch_sub(&p->inbox_frames, 1);
+            tr_accept_n(p, v, k);
+        } else if (rc != TROUPE_EAGAIN) {
+            TR_BUMP(p->ctr.malformed);
+            tr_logf(&p->node->log, TROUPE_LOG_ERROR,
+                    "port %u: inbox receive failed: %s", p->id,
+                    troupe_strerror(rc));
+        }
+        if (rc != 0 ||
+            atomic_load_explicit(&p->inbox_frames, memory_order_relaxed) <= 0)
+            return;
+        flags = ZMQ_DONTWAIT;
     }
 }
 

@@ -106,12 +106,12 @@ typedef struct tr_link {
     // Asked when zmq refuses a frame: is the far end gone (then the
     // refusal is TROUPE_EDEAD, not TROUPE_EFULL)? NULL: never.
     int (*peer_gone)(void *arg);
-    // Asked when zmq refuses a frame because the far end is behind: wait
-    // until the socket may take it (0: try again) or give up (a code).
-    // NULL: refuse at once. It may read frames (not send any).
-    int (*wait_writable)(void *arg);
     void *peer_arg;
-    int waiting; // inside wait_writable
+    // A frame zmq refuses because the far end is behind is kept (not
+    // dropped) and the link is stalled until a flush gets it out: the
+    // owner holds its mailbox meanwhile (backpressure without blocking).
+    int keep_full;
+    int stalled;
 } tr_link;
 
 // Open the DEALER of one end of a link, with the link's options: frames
@@ -145,7 +145,8 @@ int tr_link_control(tr_link *l, const char *tag, const char *fmt, ...);
 // the rest of a frame whose framing is broken is dropped).
 int tr_link_recv(tr_link *l, tr_env *env);
 
-// Send what batching held back. 0 or the send's error.
+// Send what batching held back. 0 (also when it stays, stalled, with
+// keep_full) or the send's error.
 int tr_link_flush(tr_link *l);
 
 // Does the frame being read hold envelopes not read yet? (zmq's socket may

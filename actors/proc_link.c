@@ -56,47 +56,33 @@ void tr_link_fini(tr_link *l)
     l->n_calls = l->cap_calls = l->free_head = 0;
 }
 
-// Send the batch as one frame. On a full pipe, wait_writable (if any)
-// decides; the frame is handed to zmq (copied) and the batch emptied first,
-// since what runs meanwhile may send more.
+// Send the batch as one frame. On a full pipe (the far end is behind),
+// with keep_full set, the batch stays for a later tr_link_flush and the
+// link is `stalled`: its owner then holds what it would forward until the
+// socket takes frames again (ZMQ_POLLOUT), and nothing is lost. Otherwise
+// the batch is dropped: TROUPE_EFULL, or TROUPE_EDEAD if the far end is
+// gone.
 static int s_send_batch(tr_link *l)
 {
-    if (!l->batch.len)
+    if (!l->batch.len) {
+        l->stalled = 0;
         return 0;
+    }
     if (zmq_send(l->sock, l->batch.data, l->batch.len, ZMQ_DONTWAIT) >= 0) {
         l->batch.len = 0;
         l->sent++;
+        l->stalled = 0;
         return 0;
     }
-    if (zmq_errno() == EAGAIN && l->wait_writable && !l->waiting &&
-        !(l->peer_gone && l->peer_gone(l->peer_arg))) {
-        zmq_msg_t fr;
-        if (zmq_msg_init_size(&fr, l->batch.len) == 0) {
-            memcpy(zmq_msg_data(&fr), l->batch.data, l->batch.len);
-            l->batch.len = 0;
-            int rc;
-            l->waiting = 1; // what runs meanwhile does not wait in turn
-            while ((rc = l->wait_writable(l->peer_arg)) == 0) {
-                if (zmq_msg_send(&fr, l->sock, ZMQ_DONTWAIT) >= 0) {
-                    l->waiting = 0;
-                    l->sent++;
-                    return 0;
-                }
-                if (zmq_errno() != EAGAIN)
-                    break;
-            }
-            l->waiting = 0;
-            zmq_msg_close(&fr);
-            l->refused++;
-            return rc ? rc : TROUPE_EDEAD;
-        }
-    }
     int err = zmq_errno();
+    int gone = err != EAGAIN || (l->peer_gone && l->peer_gone(l->peer_arg));
+    if (!gone && l->keep_full) {
+        l->stalled = 1;
+        return 0;
+    }
     l->batch.len = 0;
     l->refused++;
-    if (err != EAGAIN || (l->peer_gone && l->peer_gone(l->peer_arg)))
-        return TROUPE_EDEAD;
-    return TROUPE_EFULL;
+    return gone ? TROUPE_EDEAD : TROUPE_EFULL;
 }
 
 int tr_link_flush(tr_link *l)

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 //
 // Process actors, the parent's side: the proxy. A spawn with placement
-// TROUPE_PROCESS makes an isolated actor (this one) that starts the child
-// process in its init, waits for its hello, and then forwards what it is
-// sent to the child over an ipc:// DEALER in the node's runtime directory.
-// It watches the child through its pidfd (an fd watch on its loop), hears
-// it every heartbeat, and ends with the reason the child ended with, so a
+// TROUPE_PROCESS makes a shared-loop actor (this one, on the spec's loop)
+// that starts the child process in its init and holds its mailbox
+// (troupe_hold) until the child says hello; from then on it forwards what
+// it is sent to the child over an ipc:// DEALER in the node's runtime
+// directory, which its loop polls beside its inbox, so a requester on the
+// same loop reaches the child with no thread of the parent in between. It
+// watches the child through its pidfd (an fd watch), hears it every
+// heartbeat, and ends with the reason the child ended with, so a
 // supervisor restarts it like any other child: a restart is the proxy's
 // restart in place, whose init starts a fresh child, while the messages
-// queued for it wait in its mailbox. Its fini stops the child: "$stop",
-// then SIGTERM, then SIGKILL.
+// queued for it wait in its mailbox. Nothing here blocks its loop: the
+// start, the stop ("$stop", then SIGTERM, then SIGKILL, from timers) and
+// a child that is behind (the link keeps the frame and the proxy holds its
+// mailbox until the socket takes frames again) all end in events.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,12 +36,18 @@ typedef struct proc_state {
     void *sock;           // DEALER bound to endpoint
     char endpoint[256];   // ipc://<runtime dir>/<slot>.<incarnation>.<run>
     tr_child child;       // the process
+    int ready;            // it said hello: the start is over
     int reported;         // the child said why it ends ("$exit")
     int report;           // ...and that was its reason
     uint64_t hb_timer;    // heartbeat timer id
     troupe_addr self;     // the proxy
     int alive_fd;         // read end of the child's keepalive pipe, or -1
     uint64_t alive_watch; // its fd watch
+    int stopping;         // asked to stop: ends once the child is gone
+    int stop_reason;      // ...with this reason
+    int stall_held;       // held because the link is stalled
+    int gone;             // the child exited: waiting for its "$exit"
+    int gone_reason;      // ...what its exit status says meanwhile
 } proc_state;
 
 static _Atomic uint64_t s_runs; // makes each run's endpoint unique
@@ -104,6 +115,7 @@ static void s_spec_free(void *arg)
 // ---- the child's end ----
 
 static void s_turn_end(tr_port *p, void *arg);
+static void s_ready(tr_port *p, void *arg, short revents);
 
 // Close the socket and forget the endpoint.
 static void s_close_sock(proc_state *st)
@@ -116,48 +128,6 @@ static void s_close_sock(proc_state *st)
     }
     tr_sock_unbind(st->sock, st->endpoint);
     tr_sock_close(&st->port->node->zctx, &st->sock);
-}
-
-// The child is gone or going: its reason, preferring what it reported.
-static int s_child_reason(proc_state *st, int status_reason)
-{
-    if (st->reported)
-        return st->report;
-    return status_reason;
-}
-
-// Read frames; the caller decides about those that are not answers.
-static void s_drain(troupe_ctx *cx, proc_state *st, int max);
-
-// The child exited, with status_reason: read what it sent last and give
-// its reason. An exit status that says it reported a reason ("$exit")
-// before exiting, which has not come yet: the frame is still between the
-// sockets (in the kernel, or zmq's I/O thread), so wait for it a little.
-static int s_exit_reason(troupe_ctx *cx, proc_state *st, int status_reason)
-{
-    s_drain(cx, st, 64);
-    if (troupe_proc_status_of(status_reason) == TR_PROC_STATUS_REPORTED) {
-        int64_t until = troupe_now() + 1000;
-        while (!st->reported && troupe_now() < until) {
-            zmq_pollitem_t it = {.socket = st->sock, .events = ZMQ_POLLIN};
-            zmq_poll(&it, 1, 10);
-            s_drain(cx, st, 64);
-        }
-    }
-    return s_child_reason(st, status_reason);
-}
-
-// Wait for the child to end (bounded), killing it at the end; returns the
-// reason from its exit status.
-static int s_reap_bounded(proc_state *st, int64_t ms)
-{
-    int reason = TROUPE_EDEAD;
-    if (tr_child_reap(&st->child, ms, &reason) == 1)
-        return reason;
-    tr_child_signal(&st->child, SIGKILL);
-    if (tr_child_reap(&st->child, -1, &reason) != 1)
-        reason = TROUPE_ESYS;
-    return reason;
 }
 
 static void s_forget_child(proc_state *st)
@@ -179,7 +149,41 @@ static void s_release(proc_state *st)
     st->alive_fd = -1;
 }
 
-// Handle one frame from the child after the hello.
+// The child is gone and its last word is in (or will not come): end, with
+// the reason it reported, else its exit status's, unless a stop asked for
+// this end (then the stop's reason: a supervisor's shutdown order holds).
+static int s_finish(troupe_ctx *cx, proc_state *st)
+{
+    int reason = st->reported ? st->report : st->gone_reason;
+    if (st->stopping)
+        reason = st->stop_reason;
+    troupe_node *n = cx->port->node;
+    tr_logf(&n->log, reason ? TROUPE_LOG_INFO : TROUPE_LOG_DEBUG,
+            "process actor %s (pid %ld) ended: %s", st->spec->kind,
+            (long)st->child.pid, troupe_errname(reason));
+    s_forget_child(st);
+    st->gone = 0;
+    return troupe_exit(cx, reason);
+}
+
+// It said hello: the start is over, what waited is forwarded from now on,
+// many envelopes to a frame, at the end of each turn of the loop.
+static void s_hello(troupe_ctx *cx, proc_state *st)
+{
+    if (st->ready)
+        return;
+    st->ready = 1;
+    st->link.batching = 1;
+    if (tr_port_add_turn_hook(cx->port, s_turn_end, st) != 0) {
+        tr_logf(&cx->port->node->log, TROUPE_LOG_ERROR,
+                "process actor %s: out of memory", st->spec->kind);
+        troupe_exit(cx, TROUPE_ENOMEM);
+        return;
+    }
+    troupe_resume(cx);
+}
+
+// Handle one frame from the child.
 static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
 {
     troupe_node *n = st->port->node;
@@ -192,7 +196,9 @@ static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
         return;
     }
     if (tr_link_is_control(env)) {
-        if (env->tag_len == 5 && !memcmp(env->tag, "$exit", 5)) {
+        if (env->tag_len == 6 && !memcmp(env->tag, "$hello", 6)) {
+            s_hello(cx, st);
+        } else if (env->tag_len == 5 && !memcmp(env->tag, "$exit", 5)) {
             int code = 0;
             troupe_msg *m =
                 tr_msg_new(TROUPE_MSG_TELL, "", 0, env->body, env->body_len);
@@ -201,6 +207,8 @@ static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
                 st->report = code;
             }
             tr_msg_free(m);
+            if (st->gone) // it exited already: this was all we waited for
+                s_finish(cx, st);
         }
         return; // "$alive" and the rest: being heard is what counts
     }
@@ -218,6 +226,8 @@ static void s_frame(troupe_ctx *cx, proc_state *st, const tr_env *env)
     tr_link_deliver(&st->link, cx, env, to, false);
 }
 
+// Read what the child sent, up to max envelopes (and the rest of a frame
+// begun).
 static void s_drain(troupe_ctx *cx, proc_state *st, int max)
 {
     for (int i = 0; (i < max || tr_link_pending(&st->link)) && st->sock; i++) {
@@ -232,17 +242,38 @@ static void s_drain(troupe_ctx *cx, proc_state *st, int max)
     }
 }
 
-// The port's loop calls this when the socket is readable.
+// Follow the link's stall: when it kept a frame the child's pipe had no
+// room for, hold the mailbox (its senders see TROUPE_EFULL once it fills)
+// and poll the socket for room too; once any flush got the frame out, let
+// the mailbox go again. Called after everything that may flush.
+static void s_follow_stall(troupe_ctx *cx, proc_state *st)
+{
+    if (!st->sock || st->link.stalled == st->stall_held)
+        return;
+    st->stall_held = st->link.stalled;
+    if (st->stall_held) {
+        troupe_hold(cx);
+        tr_io_sock_events(st->port, st->sock, ZMQ_POLLIN | ZMQ_POLLOUT);
+        return;
+    }
+    tr_io_sock_events(st->port, st->sock, ZMQ_POLLIN);
+    if (st->ready && !st->stopping)
+        troupe_resume(cx);
+}
+
+// The loop calls this when the socket is readable (or, stalled, writable).
 static void s_ready(tr_port *p, void *arg, short revents)
 {
-    (void)revents;
     proc_state *st = arg;
-    s_drain(tr_port_ctx_for(p, st->link.self), st, 256);
+    troupe_ctx *cx = tr_port_ctx_for(p, st->link.self);
+    if ((revents & ZMQ_POLLOUT) && st->link.stalled)
+        tr_link_flush(&st->link);
+    if (revents & ZMQ_POLLIN)
+        s_drain(cx, st, 256); // answers may flush too
+    s_follow_stall(cx, st);
 }
 
 // The link's question when zmq refuses a frame: has the child exited?
-// (Its socket closes a moment before its pidfd turns readable: a refusal
-// in that moment goes to s_wait_writable, which sees the pidfd turn.)
 static int s_peer_gone(void *arg)
 {
     proc_state *st = arg;
@@ -254,7 +285,7 @@ static int s_peer_gone(void *arg)
 // every half heartbeat, whatever its actor's loop is doing. At its end of
 // file (the child is exiting: its last thread closed its files) stop
 // watching it: a pipe at its end stays readable, and a watch that fired
-// at every turn would keep this thread busy while the child's last thread
+// at every turn would keep this loop busy while the child's last thread
 // still tears the process down, on the same few cores (with 2 vCPUs it
 // held death detection back by up to 6 ms). The pidfd says the rest.
 static void s_heard_alive(troupe_ctx *cx, proc_state *st)
@@ -270,14 +301,14 @@ static void s_heard_alive(troupe_ctx *cx, proc_state *st)
     }
 }
 
-// Has the child been silent for two heartbeats? Then kill it: it ends
-// with TROUPE_ETIMEDOUT (returns 1).
-static int s_silent_kill(proc_state *st)
+// Has the child been silent for two heartbeats? Then kill it: it ends,
+// when its pidfd says so, with TROUPE_ETIMEDOUT.
+static void s_silent_kill(proc_state *st)
 {
     int64_t hb = st->spec->heartbeat_ms;
     int64_t quiet = troupe_now() - st->link.last_heard;
     if (hb <= 0 || quiet <= 2 * hb || st->child.reaped)
-        return 0;
+        return;
     tr_logf(&st->port->node->log, TROUPE_LOG_WARN,
             "process actor %s (pid %ld): silent for %lld ms (heartbeat %lld "
             "ms): killed",
@@ -286,51 +317,20 @@ static int s_silent_kill(proc_state *st)
     st->reported = 1; // whatever its status says: it hung
     st->report = TROUPE_ETIMEDOUT;
     tr_child_signal(&st->child, SIGKILL);
-    return 1;
 }
 
-// The link's wait when the child is behind (its pipe is full): wait until
-// it may take more, reading what it sends meanwhile (its keepalives too),
-// unless it exits or falls silent. Backpressure: meanwhile the proxy's
-// mailbox fills, and its senders get TROUPE_EFULL.
-static int s_wait_writable(void *arg)
-{
-    proc_state *st = arg;
-    troupe_ctx *cx = &st->port->cx;
-    troupe_ctx saved = *cx;
-    for (;;) {
-        zmq_pollitem_t it[3] = {
-            {.socket = st->sock, .events = ZMQ_POLLIN | ZMQ_POLLOUT},
-            {.socket = NULL, .fd = st->child.pidfd, .events = ZMQ_POLLIN},
-            {.socket = NULL, .fd = st->alive_fd, .events = ZMQ_POLLIN}};
-        if (zmq_poll(it, st->alive_fd >= 0 ? 3 : 2, 50) < 0 &&
-            zmq_errno() != EINTR)
-            return TROUPE_ESYS;
-        if (it[2].revents)
-            s_heard_alive(cx, st);
-        if (it[0].revents & ZMQ_POLLIN) {
-            s_drain(cx, st, 64);
-            *cx = saved;
-        }
-        if (it[1].revents & ZMQ_POLLIN)
-            return TROUPE_EDEAD; // its pidfd message ends the proxy
-        if (s_silent_kill(st))
-            return TROUPE_EDEAD;
-        if (it[0].revents & ZMQ_POLLOUT)
-            return 0;
-    }
-}
-
-// The end of each turn of the proxy's port: what this turn forwarded leaves.
+// The end of each turn of the proxy's loop: what this turn forwarded
+// leaves, in one frame.
 static void s_turn_end(tr_port *p, void *arg)
 {
-    (void)p;
     proc_state *st = arg;
-    if (st->sock)
-        tr_link_flush(&st->link);
+    if (!st->sock || !st->link.batch.len)
+        return;
+    tr_link_flush(&st->link);
+    s_follow_stall(tr_port_ctx_for(p, st->link.self), st);
 }
 
-// Start the child and wait for its hello. 0, or the reason it failed.
+// Start the child (its hello comes later, as a frame). 0, or why not.
 static int s_start_child(troupe_ctx *cx, proc_state *st)
 {
     troupe_node *n = cx->port->node;
@@ -353,8 +353,8 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
     }
     tr_link_init(&st->link, st->sock, cx->actor, &n->limits);
     st->link.peer_gone = s_peer_gone;
-    st->link.wait_writable = s_wait_writable;
     st->link.peer_arg = st;
+    st->link.keep_full = 1;
     char e_ep[300], e_kind[300], e_ppid[64], e_hb[64], e_alive[64];
     snprintf(e_ep, sizeof e_ep, "%s=%s", TR_PROC_ENV_ENDPOINT, st->endpoint);
     snprintf(e_kind, sizeof e_kind, "%s=%s", TR_PROC_ENV_KIND, ps->kind);
@@ -378,44 +378,7 @@ static int s_start_child(troupe_ctx *cx, proc_state *st)
         return rc;
     }
     tr_proc_pid_set(n, self, st->child.pid);
-    // The hello, the child's end, or the start timeout: whichever first.
-    int64_t until = ps->start_timeout_ms > 0
-                        ? troupe_now() + ps->start_timeout_ms
-                        : TROUPE_FOREVER;
-    for (;;) {
-        tr_env env_in;
-        int got;
-        while ((got = tr_link_recv(&st->link, &env_in)) != 0) {
-            int hello = got == 1 && tr_link_is_control(&env_in) &&
-                        env_in.tag_len == 6 && !memcmp(env_in.tag, "$hello", 6);
-            if (got == 1 && !hello)
-                s_frame(cx, st, &env_in); // "$exit" before a hello
-            if (hello) {
-                // From now on what it is sent leaves at the end of each
-                // turn of this port, many envelopes to a frame.
-                st->link.batching = 1;
-                return tr_port_add_turn_hook(cx->port, s_turn_end, st);
-            }
-        }
-        int reason;
-        if (tr_child_reap(&st->child, 0, &reason) == 1)
-            return s_exit_reason(cx, st, reason); // a "$exit" may be late
-        int64_t now = troupe_now();
-        if (until != TROUPE_FOREVER && now >= until) {
-            tr_logf(&n->log, TROUPE_LOG_WARN,
-                    "process actor %s (pid %ld): no hello within %lld ms: "
-                    "killed",
-                    ps->kind, (long)st->child.pid,
-                    (long long)ps->start_timeout_ms);
-            s_reap_bounded(st, 0);
-            return TROUPE_ETIMEDOUT;
-        }
-        long wait = until == TROUPE_FOREVER ? 100 : (long)(until - now);
-        zmq_pollitem_t it[2] = {
-            {.socket = st->sock, .events = ZMQ_POLLIN},
-            {.socket = NULL, .fd = st->child.pidfd, .events = ZMQ_POLLIN}};
-        zmq_poll(it, 2, wait > 100 ? 100 : wait);
-    }
+    return 0;
 }
 
 static int s_init(troupe_ctx *cx, void *state, void *arg)
@@ -427,6 +390,10 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     st->child = (tr_child){.pid = 0, .pidfd = -1};
     st->alive_fd = -1;
     tr_trap_stop(cx); // stops arrive as messages: see s_handler
+    // Until the hello: tells and requests wait, the spawner and the
+    // supervisor too; the child's death, the start timeout and a stop
+    // still come through.
+    troupe_hold(cx);
     int rc = s_start_child(cx, st);
     if (rc == 0)
         rc = tr_io_watch_sock(cx->port, st->sock, ZMQ_POLLIN, s_ready, st);
@@ -439,28 +406,91 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     int64_t hb = st->spec->heartbeat_ms;
     if (rc == 0 && hb > 0)
         rc = troupe_timer_start(cx, hb, hb, "$hb", &st->hb_timer);
+    if (rc == 0 && st->spec->start_timeout_ms > 0)
+        rc = troupe_timer_start(cx, st->spec->start_timeout_ms, 0, "$start",
+                                NULL);
     if (rc) {
-        s_release(st); // kills a child that said hello
+        s_release(st); // kills the child
         return rc < 0 ? rc : TROUPE_ESYS;
     }
     return 0;
 }
 
-// The child ended (its pidfd is readable): end with its reason.
+// The child ended (its pidfd is readable): read what it sent last, and
+// end with its reason. An exit status that says it reported a reason
+// ("$exit") which has not come yet: the frame is still between the
+// sockets (in the kernel, or zmq's I/O thread); wait for it, up to a
+// second, with the socket's watch (s_frame finishes then).
 static int s_child_gone(troupe_ctx *cx, proc_state *st)
 {
     int reason = TROUPE_EDEAD;
-    tr_child_reap(&st->child, 1000, &reason);
-    reason = s_exit_reason(cx, st, reason);
-    troupe_node *n = cx->port->node;
-    tr_logf(&n->log, reason ? TROUPE_LOG_INFO : TROUPE_LOG_DEBUG,
-            "process actor %s (pid %ld) ended: %s", st->spec->kind,
-            (long)st->child.pid, troupe_errname(reason));
-    s_forget_child(st);
-    return troupe_exit(cx, reason);
+    if (tr_child_reap(&st->child, 0, &reason) != 1)
+        return 0; // not yet (a spurious readiness)
+    st->gone = 1;
+    st->gone_reason = reason;
+    s_drain(cx, st, 256);
+    if (!st->gone) // the drain read its "$exit": finished
+        return 0;
+    if (!st->reported &&
+        troupe_proc_status_of(reason) == TR_PROC_STATUS_REPORTED)
+        return troupe_timer_start(cx, 1000, 0, "$report", NULL);
+    return s_finish(cx, st);
 }
 
-static void s_stop_child(proc_state *st, int reason);
+// Stop the child without blocking the loop: "$stop" now, SIGTERM at half
+// of shutdown_ms, SIGKILL at shutdown_ms (at once for a kill), each from a
+// timer; the proxy ends when the pidfd says the child is gone.
+static int s_stop(troupe_ctx *cx, proc_state *st, int reason)
+{
+    st->stopping = 1;
+    st->stop_reason = reason;
+    troupe_hold(cx); // nothing more goes to a child that is stopping
+    if (st->child.pidfd < 0 || st->child.reaped)
+        return s_finish(cx, st);
+    int64_t ms = st->spec->shutdown_ms;
+    if (reason == TROUPE_EKILLED || ms <= 0) {
+        tr_child_signal(&st->child, SIGKILL);
+        return 0;
+    }
+    tr_link_control(&st->link, "$stop", NULL);
+    tr_link_flush(&st->link);
+    int64_t half = ms / 2 > 0 ? ms / 2 : 1;
+    int rc = troupe_timer_start(cx, half, 0, "$term", NULL);
+    if (rc == 0)
+        rc = troupe_timer_start(cx, ms, 0, "$kill", NULL);
+    if (rc) // no timer: no waiting either
+        tr_child_signal(&st->child, SIGKILL);
+    return 0;
+}
+
+static int s_timer(troupe_ctx *cx, proc_state *st, const troupe_msg *msg)
+{
+    if (msg->ref == st->hb_timer) {
+        // The child's main thread writes to the keepalive pipe every half
+        // heartbeat: silence means stopped or wedged.
+        if (!st->child.reaped) {
+            s_drain(cx, st, 256); // a busy loop may not have looked yet
+            s_silent_kill(st);
+        }
+        return 0;
+    }
+    if (troupe_msg_is(msg, "$start") && !st->ready && !st->child.reaped) {
+        tr_logf(&cx->port->node->log, TROUPE_LOG_WARN,
+                "process actor %s (pid %ld): no hello within %lld ms: killed",
+                st->spec->kind, (long)st->child.pid,
+                (long long)st->spec->start_timeout_ms);
+        st->reported = 1;
+        st->report = TROUPE_ETIMEDOUT;
+        tr_child_signal(&st->child, SIGKILL);
+    } else if (troupe_msg_is(msg, "$term") && !st->child.reaped) {
+        tr_child_signal(&st->child, SIGTERM);
+    } else if (troupe_msg_is(msg, "$kill") && !st->child.reaped) {
+        tr_child_signal(&st->child, SIGKILL);
+    } else if (troupe_msg_is(msg, "$report") && st->gone) {
+        return s_finish(cx, st); // its "$exit" never came
+    }
+    return 0;
+}
 
 static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
 {
@@ -473,18 +503,7 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
         }
         return st->child.reaped ? 0 : s_child_gone(cx, st);
     case TROUPE_MSG_TIMER:
-        // The child's main thread writes to the keepalive pipe every half
-        // heartbeat: silence means stopped or wedged.
-        if (msg->ref == st->hb_timer && !st->child.reaped) {
-            s_drain(cx, st, 256); // a busy loop may not have looked yet
-            if (s_silent_kill(st)) {
-                int r;
-                tr_child_reap(&st->child, -1, &r);
-                s_forget_child(st);
-                return troupe_exit(cx, TROUPE_ETIMEDOUT);
-            }
-        }
-        return 0;
+        return s_timer(cx, st, msg);
     case TROUPE_MSG_TELL:
     case TROUPE_MSG_REQUEST: {
         int rc = tr_link_forward(&st->link, cx, msg, TR_PROC_SERVED, 1,
@@ -496,43 +515,43 @@ static int s_handler(troupe_ctx *cx, void *state, const troupe_msg *msg)
             tr_logf(&cx->port->node->log, TROUPE_LOG_DEBUG,
                     "process actor %s: tell %s not forwarded: %s",
                     st->spec->kind, troupe_msg_tag(msg), troupe_errname(rc));
+        s_follow_stall(cx, st); // a full batch may have met a full pipe
         return 0;
     }
     case TROUPE_MSG_EXIT:
         // A stop (stops are trapped, see s_init): the child goes first, so
         // that whoever watches this actor hears of its end only once the
         // process is gone (a supervisor's shutdown order and timeout hold).
-        if (troupe_msg_is(msg, "stop")) {
-            s_stop_child(st, troupe_msg_code(msg));
-            s_forget_child(st);
-            return troupe_exit(cx, troupe_msg_code(msg));
-        }
+        if (troupe_msg_is(msg, "stop") && !st->stopping)
+            return s_stop(cx, st, troupe_msg_code(msg));
         return 0;
     default:
         return 0; // down: not the child's business
     }
 }
 
-// Stop the child: "$stop", SIGTERM at half of shutdown_ms, SIGKILL at
-// shutdown_ms (at once for a kill, or if the proxy was abandoned: its
-// supervisor's own shutdown timeout ran out first), and reap it.
+// The proxy ended otherwise than by its child's end or a stop (its node
+// is ending, it crashed): stop the child here, bounded by shutdown_ms,
+// "$stop", then SIGTERM at half of it, then SIGKILL, and reap it. This is
+// the only wait of the proxy; its loop is ending or its actor is gone.
 static void s_stop_child(proc_state *st, int reason)
 {
-    tr_port *p = st->port;
     if (st->child.pidfd < 0 || st->child.reaped)
         return;
     int64_t ms = st->spec->shutdown_ms;
     int r;
-    if (reason == TROUPE_EKILLED || ms <= 0 || atomic_load(&p->abandoned)) {
+    if (reason == TROUPE_EKILLED || ms <= 0) {
         tr_child_signal(&st->child, SIGKILL);
     } else {
-        st->link.wait_writable = NULL; // no waiting behind a full pipe here
-        tr_link_control(&st->link, "$stop", NULL);
+        if (st->sock) {
+            tr_link_control(&st->link, "$stop", NULL);
+            tr_link_flush(&st->link);
+        }
         int64_t t0 = troupe_now(), half = ms / 2 > 0 ? ms / 2 : 1;
         int term = 0;
         while (tr_child_reap(&st->child, 10, &r) == 0) {
             int64_t t = troupe_now() - t0;
-            if (atomic_load(&p->abandoned) || t >= ms) {
+            if (t >= ms) {
                 tr_child_signal(&st->child, SIGKILL);
                 break;
             }
@@ -548,7 +567,7 @@ static void s_stop_child(proc_state *st, int reason)
 static void s_fini(void *state, int reason)
 {
     proc_state *st = state;
-    s_stop_child(st, reason); // when it ended otherwise than by a stop
+    s_stop_child(st, reason);
     s_release(st);
 }
 
@@ -567,7 +586,7 @@ int tr_proc_proxy_spec(const troupe_actor_spec *spec, troupe_actor_spec *out,
     out->state = NULL;
     out->state_size = sizeof(proc_state);
     out->arg = c;
-    out->placement = TROUPE_ISOLATED;
+    out->placement = TROUPE_SHARED; // on spec->loop: see the top
     out->process = NULL;
     *arg_free = s_spec_free;
     return 0;

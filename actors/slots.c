@@ -201,6 +201,11 @@ void tr_slot_take_n(tr_slot *s, uint32_t n)
     atomic_fetch_sub_explicit(&s->word, n, memory_order_relaxed);
 }
 
+void tr_slot_untake_n(tr_slot *s, uint32_t n)
+{
+    atomic_fetch_add_explicit(&s->word, n, memory_order_relaxed);
+}
+
 uint32_t tr_slot_depth(const tr_slot *s)
 {
     return (uint32_t)(atomic_load_explicit(&s->word, memory_order_relaxed) &

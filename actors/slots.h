@@ -85,6 +85,9 @@ int tr_slot_check(const tr_slot *s, uint32_t inc);
 void tr_slot_take(tr_slot *s);
 // The same for n messages at once.
 void tr_slot_take_n(tr_slot *s, uint32_t n);
+// Count n messages taken back into the depth (a run that gave their room
+// back ended before handling them). May go past the bound for a moment.
+void tr_slot_untake_n(tr_slot *s, uint32_t n);
 // Owner side: put n messages back into the count (taken for a run that
 // did not handle them).
 void tr_slot_give_n(tr_slot *s, uint32_t n);

@@ -158,8 +158,7 @@ static void s_run_troupe(const bench_cfg *cfg, const w1_variant *v,
     if (v->pong == TROUPE_PROCESS) { // the handler is the child's
         troupe_proc_spec_init(&ps);
         ps.kind = BENCH_KIND_W1;
-        spec.handler = NULL;
-        spec.loop = TROUPE_LOOP_AUTO;
+        spec.handler = NULL; // its proxy on the pinger's loop (0)
         spec.process = &ps;
     }
     w1_ping ping = {.use_request = v->use_request,

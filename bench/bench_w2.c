@@ -312,6 +312,7 @@ typedef struct w2_psender {
     long syncs;          // "sync" requests answered
     int cont;            // a "continue" is queued
     int finishing;       // "result" requested
+    long sync_due;       // a "sync" for this many is still to be sent
     uint64_t refused;    // tells refused with TROUPE_EFULL
     int64_t t0;          // "go", ns
     troupe_deferred *go; // answered with the child's result
@@ -388,31 +389,48 @@ static int s_on_sync(troupe_ctx *cx, void *state, int status,
     return s->cont ? 0 : s_ppump(cx, s);
 }
 
+// Send the "sync" due, if any: 0, TROUPE_EFULL (the proxy's mailbox is
+// full, as for a tell: try again later) or another error.
+static int s_psync(troupe_ctx *cx, w2_psender *s)
+{
+    if (!s->sync_due)
+        return 0;
+    int rc =
+        troupe_request(cx, s->to, "sync", troupe_deadline_in(60000), s_on_sync,
+                       (void *)(intptr_t)s->sync_due, NULL, NULL);
+    if (rc == 0)
+        s->sync_due = 0;
+    return rc;
+}
+
 static int s_ppump(troupe_ctx *cx, w2_psender *s)
 {
     long limit = s->acked + S_PWINDOW < s->n ? s->acked + S_PWINDOW : s->n;
-    int rc = 0;
-    for (int k = 0; k < S_CHUNK && s->next < limit; k++) {
+    int rc = s_psync(cx, s);
+    for (int k = 0; rc == 0 && k < S_CHUNK && s->next < limit; k++) {
         rc = troupe_tell(cx, s->to, "m", "[Isd]", (int64_t)s->next, "x", 2.5);
-        if (rc == TROUPE_EFULL) {
-            s->refused++;
-            break;
-        }
         if (rc)
-            return rc;
+            break;
         s->next++;
-        if (s->next % S_PSYNC == 0 && s->next < s->n &&
-            (rc = troupe_request(cx, s->to, "sync", troupe_deadline_in(60000),
-                                 s_on_sync, (void *)(intptr_t)s->next, NULL,
-                                 NULL)) != 0)
-            return rc;
+        if (s->next % S_PSYNC == 0 && s->next < s->n) {
+            s->sync_due = s->next;
+            rc = s_psync(cx, s);
+        }
     }
-    if (s->next == s->n) { // all sent: ask for the result, once
+    if (rc == TROUPE_EFULL)
+        s->refused++;
+    else if (rc)
+        return rc;
+    if (s->next == s->n && !s->sync_due) { // all sent: the result, once
         if (s->finishing)
             return 0;
         s->finishing = 1;
-        return troupe_request(cx, s->to, "result", troupe_deadline_in(120000),
-                              s_on_result, NULL, NULL, NULL);
+        rc = troupe_request(cx, s->to, "result", troupe_deadline_in(120000),
+                            s_on_result, NULL, NULL, NULL);
+        if (rc != TROUPE_EFULL)
+            return rc;
+        s->finishing = 0; // the proxy is a mailbox behind: ask again
+        s->refused++;
     }
     if (rc == TROUPE_EFULL) { // the proxy is a mailbox behind: let it be
         s->cont = 1;          // (the child drains it in tens of ms)
@@ -442,6 +460,7 @@ static int s_psender(troupe_ctx *cx, void *state, const troupe_msg *msg)
         s->n = (long)n;
         s->next = s->acked = s->syncs = 0;
         s->finishing = 0;
+        s->sync_due = 0;
         s->refused = 0;
         s->t0 = bench_now_ns();
         return s_ppump(cx, s);
@@ -458,6 +477,9 @@ static double s_run_process(const bench_cfg *cfg)
     troupe_actor_spec spec = troupe_actor_spec_default();
     spec.placement = TROUPE_PROCESS;
     spec.process = &ps;
+    // Its proxy on the other loop than the sender: a stream keeps both
+    // busy (a request/reply pair would rather share one, W1).
+    spec.loop = TROUPE_LOOP(1);
     w2_psender snd = {0};
     bench_ok(troupe_node_spawn(node, &spec, troupe_deadline_in(10000), &snd.to),
              "spawn the process receiver");

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +48,26 @@ static int s_upcall_done(troupe_ctx *cx, void *state, int status,
     return 0;
 }
 
+// "nap": the child's actor takes nothing more until SIGUSR1 comes.
+// An atomic (lock-free, so safe in a handler): the signal may land on any
+// of the child's threads.
+static atomic_int s_woken;
+
+static void s_on_usr1(int sig)
+{
+    (void)sig;
+    atomic_store(&s_woken, 1);
+}
+
 static int s_worker(troupe_ctx *cx, void *state, const troupe_msg *msg)
 {
     pt_worker *w = state;
+    if (troupe_msg_is(msg, "nap")) { // the test wakes it with SIGUSR1
+        while (!atomic_load(&s_woken))
+            usleep(1000);
+        atomic_store(&s_woken, 0);
+        return 0;
+    }
     if (troupe_msg_is(msg, "pid"))
         return troupe_reply(cx, msg, "i", (int)getpid());
     if (troupe_msg_is(msg, "echo")) {
@@ -112,6 +130,17 @@ static int s_worker(troupe_ctx *cx, void *state, const troupe_msg *msg)
     return TROUPE_ENOTSUP;
 }
 
+// "small-mailbox": SIGUSR1 ends a "nap", from the start (a wake-up that
+// comes before the nap is kept, not fatal).
+static int s_usr1_init(troupe_ctx *cx, void *state, void *arg)
+{
+    (void)cx;
+    (void)state;
+    (void)arg;
+    struct sigaction sa = {.sa_handler = s_on_usr1};
+    return sigaction(SIGUSR1, &sa, NULL) == 0 ? 0 : TROUPE_ESYS;
+}
+
 // "hang-init": an init that never returns.
 static int s_hang_init(troupe_ctx *cx, void *state, void *arg)
 {
@@ -162,6 +191,11 @@ static const troupe_proc_kind s_kinds[] = {
      .actor = {.handler = s_worker,
                .name = "worker-in-child",
                .state_size = sizeof(pt_worker)}},
+    {.kind = "small-mailbox",
+     .actor = {.handler = s_worker,
+               .init = s_usr1_init,
+               .state_size = sizeof(pt_worker),
+               .mailbox_bound = 8}},
     {.kind = "hang-init", .actor = {.handler = s_worker, .init = s_hang_init}},
     {.kind = "fail-init", .actor = {.handler = s_worker, .init = s_fail_init}},
     {.kind = "stubborn",

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,56 @@ START_TEST(request_reaches_the_child_and_comes_back)
     ck_assert_int_eq((int)vn, 1);
     ck_assert_int_eq(v[0], 'v');
     troupe_msg_destroy(&r);
+}
+END_TEST
+
+START_TEST(a_child_behind_holds_its_senders_back_and_not_the_loop)
+{
+    // The child's actor naps (takes nothing until SIGUSR1) with a mailbox
+    // of 8: its bridge stops reading, the link's pipe fills, the proxy
+    // keeps the frame it could not send and holds its own mailbox (64
+    // here), and the sender gets TROUPE_EFULL. The proxy's loop is not
+    // blocked meanwhile, and nothing accepted is lost.
+    troupe_proc_spec ps = pt_proc("small-mailbox");
+    troupe_actor_spec s = pt_actor(&ps, "behind");
+    s.mailbox_bound = 64;
+    s.loop = TROUPE_LOOP(0);
+    troupe_addr w;
+    TR_CK_OK(troupe_node_spawn(node, &s, troupe_deadline_in(pt_ms(8000)), &w));
+    int pid = pt_pid(cl, w);
+    troupe_actor_spec es = tr_echo_spec(TROUPE_SHARED, NULL);
+    es.loop = TROUPE_LOOP(0);
+    troupe_addr echo;
+    TR_CK_OK(troupe_node_spawn(node, &es, troupe_deadline_in(5000), &echo));
+    TR_CK_OK(troupe_client_tell(cl, w, "nap", NULL));
+    int64_t sent = 0, refused = 0;
+    int64_t until = troupe_now() + pt_ms(30000);
+    while (refused == 0 && troupe_now() < until) {
+        int rc = troupe_client_tell(cl, w, "tick", NULL);
+        if (rc == TROUPE_EFULL) {
+            refused++;
+            continue;
+        }
+        TR_CK_OK(rc);
+        sent++;
+    }
+    ck_assert_msg(refused > 0, "no TROUPE_EFULL after %lld tells",
+                  (long long)sent);
+    tr_check_echo(cl, echo, 5); // the loop beside the proxy answers
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    // "count" queues behind every accepted "tick": retried while full.
+    troupe_msg *r = NULL;
+    int rc;
+    until = troupe_now() + pt_ms(30000);
+    while ((rc = troupe_call(cl, w, "count", troupe_deadline_in(pt_ms(30000)),
+                             &r, NULL)) == TROUPE_EFULL &&
+           troupe_now() < until)
+        sched_yield();
+    TR_CK_OK(rc);
+    int64_t ticks = -1;
+    TR_CK_OK(troupe_msg_read(r, "I", &ticks));
+    troupe_msg_destroy(&r);
+    ck_assert_int_eq(ticks, sent);
 }
 END_TEST
 
@@ -534,6 +585,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, TR_TCASE_TIMEOUT);
     tcase_add_checked_fixture(tc, pt_setup, pt_teardown);
     tcase_add_test(tc, request_reaches_the_child_and_comes_back);
+    tcase_add_test(tc, a_child_behind_holds_its_senders_back_and_not_the_loop);
     tcase_add_test(tc, segfault_is_the_exit_reason_and_requests_end);
     tcase_add_test(tc, child_tells_a_name_that_only_the_parent_knows);
     tcase_add_test(tc,
