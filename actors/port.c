@@ -508,24 +508,33 @@ int tr_port_wait(tr_port *p, long timeout)
 // actor runs keeps what one sender sent in order with what the loop hears
 // meanwhile from elsewhere: a client's monitor sent just before it killed
 // a process actor's child is in before the child's pidfd is handled.
+// Receive one inbox frame and take its messages in: their count, or a
+// negative code (TROUPE_EAGAIN: none there; others are counted and logged).
+static int s_recv_frame(tr_port *p, int flags)
+{
+    void *v[TR_SOCK_BATCH_MAX];
+    size_t k = 0;
+    int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
+    if (rc == 0) {
+        atomic_fetch_sub(&p->inbox_frames, 1);
+        tr_accept_n(p, v, k);
+        return (int)k;
+    }
+    if (rc != TROUPE_EAGAIN) {
+        TR_BUMP(p->ctr.malformed);
+        tr_logf(&p->node->log, TROUPE_LOG_ERROR,
+                "port %u: inbox receive failed: %s", p->id,
+                troupe_strerror(rc));
+    }
+    return rc;
+}
+
 static void s_take_frame(tr_port *p, int flags)
 {
     // Bounded, so that senders that keep up cannot keep the actors from
     // running: the rest waits for the next look at the inbox.
     for (int frames = 0; frames < TR_TAKE_FRAMES_MAX; frames++) {
-        void *v[TR_SOCK_BATCH_MAX];
-        size_t k = 0;
-        int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
-        if (rc == 0) {
-            atomic_fetch_sub(&p->inbox_frames, 1);
-            tr_accept_n(p, v, k);
-        } else if (rc != TROUPE_EAGAIN) {
-            TR_BUMP(p->ctr.malformed);
-            tr_logf(&p->node->log, TROUPE_LOG_ERROR,
-                    "port %u: inbox receive failed: %s", p->id,
-                    troupe_strerror(rc));
-        }
-        if (rc != 0 ||
+        if (s_recv_frame(p, flags) < 0 ||
             atomic_load_explicit(&p->inbox_frames, memory_order_relaxed) <= 0)
             return;
         flags = ZMQ_DONTWAIT;
@@ -537,24 +546,9 @@ int tr_port_drain(tr_port *p)
     // The inbox before the foreign queue: a thread that sent through its
     // client handle and then called, say, troupe_node_stop_actor expects
     // the first to arrive first.
-    int got = 0;
-    for (;;) {
-        void *v[TR_SOCK_BATCH_MAX];
-        size_t k = 0;
-        int rc = tr_sock_recv_ptrs(p->inbox, v, &k, ZMQ_DONTWAIT);
-        if (rc == TROUPE_EAGAIN)
-            break;
-        if (rc) {
-            TR_BUMP(p->ctr.malformed);
-            tr_logf(&p->node->log, TROUPE_LOG_ERROR,
-                    "port %u: inbox receive failed: %s", p->id,
-                    troupe_strerror(rc));
-            break;
-        }
-        atomic_fetch_sub(&p->inbox_frames, 1);
-        got += (int)k;
-        tr_accept_n(p, v, k);
-    }
+    int got = 0, k;
+    while ((k = s_recv_frame(p, ZMQ_DONTWAIT)) >= 0)
+        got += k;
     return got + s_drain_foreign(p);
 }
 
