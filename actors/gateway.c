@@ -7,6 +7,7 @@
 // (transport/wire.c) before anything else reads it; a bad one is refused and
 // counted as malformed. Requests go through the ordinary request machinery,
 // so a remote call ends exactly once, as a local one does.
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -21,6 +22,7 @@ typedef struct gw_state {
     tr_port *port;      // its port (and thread)
     tr_buf out;         // frame being encoded
     char endpoint[256]; // what it is bound to (unbound, file removed, at end)
+    int quiet;          // nothing to read, nothing sent since (io_internal.h)
 } gw_state;
 
 // What troupe_node_listen hands to the gateway's thread at its creation.
@@ -44,6 +46,7 @@ static void s_send_frame(gw_state *gw, const unsigned char *id, size_t id_len,
     gw->out.len = 0;
     if (tr_wire_encode(env, &gw->out) != 0)
         return;
+    gw->quiet = 0; // a send may take in the news of a frame (io_internal.h)
     if (zmq_send(gw->router, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return; // the peer is gone: nothing to do
     zmq_send(gw->router, gw->out.data, gw->out.len, ZMQ_DONTWAIT);
@@ -144,9 +147,11 @@ static void s_ready(tr_port *p, void *arg, short revents)
         zmq_msg_t id, fr;
         zmq_msg_init(&id);
         if (zmq_msg_recv(&id, gw->router, ZMQ_DONTWAIT) < 0) {
+            gw->quiet = zmq_errno() == EAGAIN;
             zmq_msg_close(&id);
             return;
         }
+        gw->quiet = 0;
         zmq_msg_init(&fr);
         int ok = zmq_msg_more(&id) &&
                  zmq_msg_recv(&fr, gw->router, ZMQ_DONTWAIT) >= 0 &&
@@ -177,7 +182,8 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     gw->self = cx->actor;
     gw->port = cx->port;
     tr_buf_init(&gw->out);
-    int rc = tr_io_watch_sock(cx->port, gw->router, ZMQ_POLLIN, s_ready, gw);
+    int rc = tr_io_watch_sock(cx->port, gw->router, ZMQ_POLLIN, &gw->quiet,
+                              s_ready, gw);
     if (rc)
         return rc;
     // The gateway never blocks in a handler: it may batch what it forwards

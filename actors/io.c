@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 //
 // I/O watches, actors layer (troupe/io.h, io_internal.h). A port with armed
-// watches sleeps in zmq_poll over its inbox, its foreign eventfd, its
+// watches sleeps in one poll() over its inbox, its foreign eventfd, its
 // watched sockets (the gateway's, process links'), its timers' timerfd when
 // a timer is due soon (timers.h) and the armed fds, instead of in a
 // blocking zmq_recv. Its turn-end hooks are kept here too. A
 // ready fd is disarmed and becomes one TROUPE_MSG_IO message; it is armed
 // again when that message was handled, so an actor never has more than one
 // notification per watch in its mailbox.
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -45,7 +48,7 @@ static int s_items_reserve(tr_io_set *s, size_t fds, size_t socks)
     size_t cap = s->items_cap ? s->items_cap : 8;
     while (cap < need)
         cap *= 2;
-    void *items = realloc(s->items, cap * sizeof(zmq_pollitem_t));
+    void *items = realloc(s->items, cap * sizeof(struct pollfd));
     if (!items)
         return TROUPE_ENOMEM;
     s->items = items;
@@ -126,58 +129,150 @@ static void s_fire(tr_port *p, tr_io_watch *w, short revents)
     tr_accept(p, m);
 }
 
+// Ask libzmq what sock is ready for of `want` (ZMQ_EVENTS takes in the
+// socket's commands: the news of frames, of room), and note in *quiet
+// whether it has anything to read. The events, or -1.
+static int s_zmq_events(void *sock, short want, int *quiet)
+{
+    uint32_t ev = 0;
+    size_t len = sizeof ev;
+    if (zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &len) != 0)
+        return -1;
+    if (quiet)
+        *quiet = !(ev & ZMQ_POLLIN);
+    return (int)(ev & (uint32_t)want);
+}
+
+// The fd that libzmq signals when commands reach sock (ZMQ_FD).
+static int s_zmq_fd(void *sock)
+{
+    int fd = -1;
+    size_t len = sizeof fd;
+    zmq_getsockopt(sock, ZMQ_FD, &fd, &len);
+    return fd;
+}
+
+static int s_polled(const tr_sock_watch *w)
+{
+    return w->sock && w->events;
+}
+
+// Sleep on the zmq sockets' ZMQ_FD, the foreign eventfd, the timerfd and
+// the armed fds in one poll(). ZMQ_FD is edge-triggered: libzmq signals it
+// only when a command reaches a socket whose command queue was seen empty,
+// and a frame makes a command only when the reader had seen its pipe
+// empty. So a socket may be slept on only when a receive (or ZMQ_EVENTS)
+// found nothing since its last receive and since its last send: the quiet
+// flags. Any other socket is asked (ZMQ_EVENTS) first, and one that has
+// what it waits for ends the wait at once. After the poll, only sockets
+// whose fd woke are asked.
 int tr_io_wait(tr_port *p, long timeout)
 {
     tr_io_set *s = &p->io;
-    zmq_pollitem_t fixed[4], *it = s->items ? s->items : fixed;
-    size_t k = 0;
-    it[k++] = (zmq_pollitem_t){.socket = p->inbox, .events = ZMQ_POLLIN};
-    it[k++] =
-        (zmq_pollitem_t){.socket = NULL, .fd = p->efd, .events = ZMQ_POLLIN};
-    size_t first_sock = k;
-    tr_sock_watch *sw[s->n_socks ? s->n_socks : 1];
+    struct pollfd fixed[4], *pf = s->items ? s->items : fixed;
+    int inbox = 0, now = 0;
+    if (!p->inbox_quiet &&
+        (inbox = s_zmq_events(p->inbox, ZMQ_POLLIN, &p->inbox_quiet)) < 0)
+        goto fail;
+    now = inbox;
+    for (size_t i = 0; i < s->n_socks; i++) {
+        tr_sock_watch *w = &s->socks[i];
+        w->revents = 0;
+        if (!s_polled(w) || (w->events == ZMQ_POLLIN && w->quiet && *w->quiet))
+            continue;
+        int e = s_zmq_events(w->sock, w->events, w->quiet);
+        if (e < 0)
+            goto fail;
+        w->revents = (short)e;
+        now |= e;
+    }
+    nfds_t k = 0;
+    pf[k++] = (struct pollfd){.fd = s_zmq_fd(p->inbox), .events = POLLIN};
+    pf[k++] = (struct pollfd){.fd = p->efd, .events = POLLIN};
+    nfds_t first_sock = k;
     for (size_t i = 0; i < s->n_socks; i++)
-        if (s->socks[i].sock && s->socks[i].events) {
-            sw[k - first_sock] = &s->socks[i];
-            it[k++] = (zmq_pollitem_t){.socket = s->socks[i].sock,
-                                       .events = s->socks[i].events};
-        }
-    size_t end_sock = k;
+        if (s_polled(&s->socks[i]))
+            pf[k++] = (struct pollfd){.fd = s_zmq_fd(s->socks[i].sock),
+                                      .events = POLLIN};
     // A timer due within a millisecond: its timerfd ends the wait just
     // before it is due (the turns that follow fire it; nothing to read).
     int tfd = tr_timers_wait_fd(&p->timers);
-    size_t tfd_at = k;
+    nfds_t tfd_at = k;
     if (tfd >= 0)
-        it[k++] =
-            (zmq_pollitem_t){.socket = NULL, .fd = tfd, .events = ZMQ_POLLIN};
-    size_t first_fd = k;
-    tr_io_watch *polled[s->n ? s->n : 1];
+        pf[k++] = (struct pollfd){.fd = tfd, .events = POLLIN};
+    nfds_t first_fd = k;
     for (size_t i = 0; i < s->n; i++)
         if (s->w[i]->armed) {
-            polled[k - first_fd] = s->w[i];
-            it[k++] = (zmq_pollitem_t){
-                .socket = NULL, .fd = s->w[i]->fd, .events = s->w[i]->events};
+            short ev = s->w[i]->events;
+            pf[k++] = (struct pollfd){
+                .fd = s->w[i]->fd,
+                .events = (short)(((ev & ZMQ_POLLIN) ? POLLIN : 0) |
+                                  ((ev & ZMQ_POLLOUT) ? POLLOUT : 0))};
         }
-    if (zmq_poll(it, (int)k, timeout) < 0) {
-        if (zmq_errno() == EINTR)
-            return 0;
-        tr_logf(&p->node->log, TROUPE_LOG_ERROR, "port %u: poll: %s", p->id,
-                zmq_strerror(zmq_errno()));
-        return TROUPE_ESYS;
+    // Something is there already: the fds are only looked at, and not at
+    // all when no fd watch is armed (the caller checks the foreign queue's
+    // flag; a timer fires by the clock).
+    if (!now || s->armed) {
+        int t = now ? 0 : timeout > INT_MAX ? INT_MAX : (int)timeout;
+        if (poll(pf, k, t) < 0) {
+            if (errno != EINTR) {
+                tr_logf(&p->node->log, TROUPE_LOG_ERROR, "port %u: poll: %s",
+                        p->id, strerror(errno));
+                return TROUPE_ESYS;
+            }
+            for (nfds_t j = 0; j < k; j++)
+                pf[j].revents = 0;
+        }
+    } else {
+        for (nfds_t j = 0; j < k; j++)
+            pf[j].revents = 0;
     }
-    int ready = ((it[0].revents & ZMQ_POLLIN) ? TR_READY_INBOX : 0) |
-                ((it[1].revents & ZMQ_POLLIN) ? TR_READY_FOREIGN : 0);
-    for (size_t j = first_sock; j < end_sock; j++)
-        if (it[j].revents) {
-            sw[j - first_sock]->revents = it[j].revents;
-            ready |= TR_READY_WATCH;
+    if (pf[0].revents && !inbox &&
+        (inbox = s_zmq_events(p->inbox, ZMQ_POLLIN, &p->inbox_quiet)) < 0)
+        goto fail;
+    int ready = (inbox ? TR_READY_INBOX : 0) |
+                ((pf[1].revents & POLLIN) ? TR_READY_FOREIGN : 0);
+    nfds_t j = first_sock;
+    for (size_t i = 0; i < s->n_socks; i++) {
+        tr_sock_watch *w = &s->socks[i];
+        if (!s_polled(w))
+            continue;
+        if (pf[j++].revents && !w->revents) {
+            int e = s_zmq_events(w->sock, w->events, w->quiet);
+            if (e < 0)
+                goto fail;
+            w->revents = (short)e;
         }
-    if (tfd >= 0 && (it[tfd_at].revents & ZMQ_POLLIN))
+        if (w->revents)
+            ready |= TR_READY_WATCH;
+    }
+    if (tfd >= 0 && (pf[tfd_at].revents & POLLIN))
         tr_timers_woke(&p->timers);
-    for (size_t j = first_fd; j < k; j++)
-        if (it[j].revents)
-            s_fire(p, polled[j - first_fd], it[j].revents);
+    j = first_fd;
+    for (size_t i = 0; i < s->n; i++) {
+        tr_io_watch *w = s->w[i];
+        w->revents = 0;
+        if (!w->armed)
+            continue;
+        short r = pf[j++].revents;
+        w->revents = (short)(((r & POLLIN) ? ZMQ_POLLIN : 0) |
+                             ((r & POLLOUT) ? ZMQ_POLLOUT : 0) |
+                             ((r & ~(POLLIN | POLLOUT)) ? ZMQ_POLLERR : 0));
+    }
+    // By index, rereading the entry: firing only queues a message, but the
+    // set is not to be trusted across calls out of this file.
+    for (size_t i = 0; i < s->n; i++) {
+        tr_io_watch *w = s->w[i];
+        short r = w->revents;
+        w->revents = 0;
+        if (r && w->armed)
+            s_fire(p, w, r);
+    }
     return ready;
+fail:
+    tr_logf(&p->node->log, TROUPE_LOG_ERROR, "port %u: zmq events: %s", p->id,
+            zmq_strerror(zmq_errno()));
+    return TROUPE_ESYS;
 }
 
 static tr_sock_watch *s_find_sock(tr_io_set *s, const void *sock)
@@ -196,7 +291,7 @@ static void s_recount_socks(tr_io_set *s)
             s->polled_socks++;
 }
 
-int tr_io_watch_sock(tr_port *p, void *sock, short events,
+int tr_io_watch_sock(tr_port *p, void *sock, short events, int *quiet,
                      void (*ready)(tr_port *p, void *arg, short revents),
                      void *arg)
 {
@@ -213,8 +308,11 @@ int tr_io_watch_sock(tr_port *p, void *sock, short events,
         s->socks = v;
         w = &s->socks[s->n_socks++];
     }
-    *w = (tr_sock_watch){
-        .sock = sock, .events = events, .ready = ready, .arg = arg};
+    *w = (tr_sock_watch){.sock = sock,
+                         .events = events,
+                         .quiet = quiet,
+                         .ready = ready,
+                         .arg = arg};
     s_recount_socks(s);
     return 0;
 }

@@ -196,7 +196,8 @@ int tr_port_open(troupe_node *n, int kind, tr_port **out)
     }
     p->kind = kind;
     p->batch_sends = kind == TR_PORT_LOOP;
-    p->rcvtimeo = -1; // zmq's default for a new socket
+    p->rcvtimeo = -1;   // zmq's default for a new socket
+    p->inbox_quiet = 0; // not known yet
     uint32_t gen = atomic_load(&p->gen) + 1;
     char ep[96];
     s_endpoint(p, gen, ep, sizeof ep);
@@ -515,6 +516,7 @@ static int s_recv_frame(tr_port *p, int flags)
     void *v[TR_SOCK_BATCH_MAX];
     size_t k = 0;
     int rc = tr_sock_recv_ptrs(p->inbox, v, &k, flags);
+    p->inbox_quiet = rc == TROUPE_EAGAIN; // see tr_io_wait
     if (rc == 0) {
         atomic_fetch_sub(&p->inbox_frames, 1);
         tr_accept_n(p, v, k);

@@ -71,6 +71,7 @@ struct tr_port {
     _Atomic long inbox_frames;
     _Atomic int kind;            // tr_port_kind (the watchdog reads it)
     void *inbox;                 // PULL socket
+    int inbox_quiet;             // its last receive found nothing (io.h)
     tr_outbox *out;              // indexed by port id
     uint32_t n_out;              // entries in out
     int batch_sends;             // batch outgoing messages (loops, gateway)

@@ -130,7 +130,9 @@ static void s_ready(tr_port *p, void *arg, short revents)
 {
     (void)revents;
     bridge *b = arg;
-    s_read(tr_port_ctx_for(p, b->link.self), b, 256);
+    // One frame per wake-up: the loop's wait asks whether there is more
+    // after the turn that answers it (io_internal.h).
+    s_read(tr_port_ctx_for(p, b->link.self), b, 1);
 }
 
 static int s_init(troupe_ctx *cx, void *state, void *arg)
@@ -149,7 +151,8 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
         return rc;
     }
     tr_link_init(&b->link, b->sock, cx->actor, &n->limits);
-    rc = tr_io_watch_sock(cx->port, b->sock, ZMQ_POLLIN, s_ready, b);
+    rc = tr_io_watch_sock(cx->port, b->sock, ZMQ_POLLIN, &b->link.quiet,
+                          s_ready, b);
     if (rc) {
         tr_link_fini(&b->link);
         tr_sock_close(&n->zctx, &b->sock);

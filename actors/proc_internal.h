@@ -112,6 +112,10 @@ typedef struct tr_link {
     // owner holds its mailbox meanwhile (backpressure without blocking).
     int keep_full;
     int stalled;
+    // Its last receive found nothing and nothing was sent since: the
+    // port's wait sleeps on the socket without asking libzmq first
+    // (tr_sock_watch in io_internal.h).
+    int quiet;
 } tr_link;
 
 // Open the DEALER of one end of a link, with the link's options: frames

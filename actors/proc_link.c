@@ -8,6 +8,7 @@
 // as an ordinary request at the receiving end, whose end travels back as
 // an answer frame. So a request across processes still ends exactly once:
 // with the answer, or TROUPE_EDEAD when the end that owes it dies.
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ static int s_send_batch(tr_link *l)
         l->stalled = 0;
         return 0;
     }
+    l->quiet = 0; // a send may take in the news of a frame (io_internal.h)
     if (zmq_send(l->sock, l->batch.data, l->batch.len, ZMQ_DONTWAIT) >= 0) {
         l->batch.len = 0;
         l->sent++;
@@ -240,9 +242,11 @@ int tr_link_recv(tr_link *l, tr_env *env)
         }
         zmq_msg_init(&l->in);
         if (zmq_msg_recv(&l->in, l->sock, ZMQ_DONTWAIT) < 0) {
+            l->quiet = zmq_errno() == EAGAIN;
             zmq_msg_close(&l->in);
             return 0;
         }
+        l->quiet = 0;
         l->in_live = 1;
         l->in_off = 0;
         l->last_heard = troupe_now();

@@ -268,8 +268,11 @@ static void s_ready(tr_port *p, void *arg, short revents)
     troupe_ctx *cx = tr_port_ctx_for(p, st->link.self);
     if ((revents & ZMQ_POLLOUT) && st->link.stalled)
         tr_link_flush(&st->link);
+    // One frame per wake-up (answers may flush too): the loop's wait asks
+    // whether there is more (io_internal.h), as a read to the end would,
+    // and one look after this turn's send does for both.
     if (revents & ZMQ_POLLIN)
-        s_drain(cx, st, 256); // answers may flush too
+        s_drain(cx, st, 1);
     s_follow_stall(cx, st);
 }
 
@@ -396,7 +399,8 @@ static int s_init(troupe_ctx *cx, void *state, void *arg)
     troupe_hold(cx);
     int rc = s_start_child(cx, st);
     if (rc == 0)
-        rc = tr_io_watch_sock(cx->port, st->sock, ZMQ_POLLIN, s_ready, st);
+        rc = tr_io_watch_sock(cx->port, st->sock, ZMQ_POLLIN, &st->link.quiet,
+                              s_ready, st);
     if (rc == 0)
         rc = troupe_io_watch(cx, st->child.pidfd, TROUPE_IO_READ, "$pidfd",
                              NULL);
