@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -476,4 +478,24 @@ int bench_write_json(const char *path, const bench_meta *m)
     }
     fputs("]}\n", f);
     return fclose(f) == 0 ? 0 : -1;
+}
+
+int bench_pin_one_cpu(cpu_set_t *saved)
+{
+    if (pthread_getaffinity_np(pthread_self(), sizeof *saved, saved) != 0)
+        return -1;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, saved)) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            return pthread_setaffinity_np(pthread_self(), sizeof one, &one) ? -1
+                                                                            : 0;
+        }
+    return -1;
+}
+
+void bench_unpin_cpu(const cpu_set_t *saved)
+{
+    pthread_setaffinity_np(pthread_self(), sizeof *saved, saved);
 }

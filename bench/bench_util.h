@@ -9,6 +9,7 @@
 #define BENCH_UTIL_H
 
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -89,6 +90,13 @@ uint64_t bench_cpu_work(uint64_t iters, uint64_t seed);
 // calling thread's CPU clock, about 50 ms in all), so make that call before
 // any timed part, from one thread.
 uint64_t bench_cpu_iters(double ms);
+
+// Run the calling thread on one CPU, the lowest it may use (so that every
+// variant of a run gets the same one); what it creates from now on (threads,
+// child processes) inherits that. 0, or -1 if the mask could not be set.
+// bench_unpin_cpu gives the thread its former mask back.
+int bench_pin_one_cpu(cpu_set_t *saved);
+void bench_unpin_cpu(const cpu_set_t *saved);
 
 // A field of /proc/self/status ("VmRSS", "VmHWM") in KiB, or -1.
 long bench_status_kb(const char *field);

@@ -108,20 +108,45 @@ typedef struct w1_variant {
     int pong_loop;         // loop of the pong actor
     troupe_placement pong; // shared, isolated or a process
     int use_request;       // request/reply instead of tell
-    int base;              // its baseline: 0 raw-zmq-inproc, 1 raw-zmq-ipc
+    int base;              // its baseline: an index in s_raw
+    int one_cpu;           // every thread and process of it on one CPU
 } w1_variant;
 
 // process-ipc uses request/reply: a process actor's child answers a
 // request over the link, while a tell back to the sender's address would
 // not reach it (the sender is in another process). So it compares with
 // same-loop-request and the raw ipc round trip.
+//
+// The -1cpu pair runs every thread of both processes on one CPU. Across
+// two CPUs, a round trip's six thread wake-ups cost what the scheduler's
+// placement makes them: each process's app and zmq I/O threads together
+// on one CPU, or the two app threads on one and the two I/O threads on the
+// other (four wake-ups across CPUs instead of two). The choice is made at
+// the start and kept, so a repetition lands in one mode or the other (raw
+// ipc here: about 80 or 115 us); on one CPU there is no choice, and the
+// ratio is what each side's own work costs.
 static const w1_variant s_variants[] = {
-    {"same-loop", 0, TROUPE_SHARED, 0, 0},
-    {"cross-loop", 1, TROUPE_SHARED, 0, 0},
-    {"isolated", 0, TROUPE_ISOLATED, 0, 0},
-    {"same-loop-request", 0, TROUPE_SHARED, 1, 0},
-    {"process-ipc", 0, TROUPE_PROCESS, 1, 1},
+    {"same-loop", 0, TROUPE_SHARED, 0, 0, 0},
+    {"cross-loop", 1, TROUPE_SHARED, 0, 0, 0},
+    {"isolated", 0, TROUPE_ISOLATED, 0, 0, 0},
+    {"same-loop-request", 0, TROUPE_SHARED, 1, 0, 0},
+    {"process-ipc", 0, TROUPE_PROCESS, 1, 1, 0},
+    {"process-ipc-1cpu", 0, TROUPE_PROCESS, 1, 2, 1},
 };
+
+// The baselines: raw zmq PAIR round trips.
+typedef struct w1_raw {
+    const char *name;
+    int ipc;     // between two processes (else two threads, inproc)
+    int one_cpu; // as the -1cpu variants
+} w1_raw;
+
+static const w1_raw s_raw[] = {
+    {"raw-zmq-inproc", 0, 0},
+    {"raw-zmq-ipc", 1, 0},
+    {"raw-zmq-ipc-1cpu", 1, 1},
+};
+#define S_NRAW (sizeof s_raw / sizeof s_raw[0])
 #define S_NV (sizeof s_variants / sizeof s_variants[0])
 
 // The quantiles of the round trip kept per repetition: p50 and p99 go in
@@ -283,21 +308,25 @@ void bench_w1(const bench_cfg *cfg)
 {
     double *samples = malloc((size_t)cfg->w1_rounds * sizeof *samples);
     w1_figs *tf = calloc(S_NV, sizeof *tf);
-    w1_figs *raw = calloc(2, sizeof *raw); // inproc, ipc
+    w1_figs *raw = calloc(S_NRAW, sizeof *raw);
     w1_figs *remote = calloc(1, sizeof *remote);
     if (!samples || !tf || !raw || !remote)
         bench_fail("out of memory");
     char ipc[128];
     snprintf(ipc, sizeof ipc, "ipc://%s/w1.sock", bl_ipc_dir());
-    const char *raw_name[2] = {"raw-zmq-inproc", "raw-zmq-ipc"};
-    const char *raw_ep[2] = {"inproc://bench-w1", ipc};
     // Repetitions go round every variant in turn, so that a slow spell of
     // the machine hits all of them rather than one.
     for (int r = 0; r < cfg->reps; r++) {
         for (size_t i = 0; i < S_NV; i++) {
             if (!bench_want(cfg, s_variants[i].name))
                 continue;
+            cpu_set_t mask;
+            int pinned = s_variants[i].one_cpu && bench_pin_one_cpu(&mask) == 0;
+            if (s_variants[i].one_cpu && !pinned)
+                bench_fail("W1 %s: cannot pin to one CPU", s_variants[i].name);
             s_run_troupe(cfg, &s_variants[i], samples, &tf[i], r);
+            if (pinned)
+                bench_unpin_cpu(&mask);
             bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us",
                        s_variants[i].name, r + 1, tf[i].q[S_P50][r],
                        tf[i].q[S_P99][r]);
@@ -308,18 +337,26 @@ void bench_w1(const bench_cfg *cfg)
                        "remote-ipc", r + 1, remote->q[S_P50][r],
                        remote->q[S_P99][r]);
         }
-        for (int k = 0; k < 2; k++) {
-            if (!bench_want(cfg, raw_name[k]))
+        for (size_t k = 0; k < S_NRAW; k++) {
+            if (!bench_want(cfg, s_raw[k].name))
                 continue;
-            s_run_raw(cfg, raw_ep[k], k == 1, samples, &raw[k], r);
-            bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us", raw_name[k],
-                       r + 1, raw[k].q[S_P50][r], raw[k].q[S_P99][r]);
+            cpu_set_t mask;
+            int pinned = s_raw[k].one_cpu && bench_pin_one_cpu(&mask) == 0;
+            if (s_raw[k].one_cpu && !pinned)
+                bench_fail("W1 %s: cannot pin to one CPU", s_raw[k].name);
+            s_run_raw(cfg, s_raw[k].ipc ? ipc : "inproc://bench-w1",
+                      s_raw[k].ipc, samples, &raw[k], r);
+            if (pinned)
+                bench_unpin_cpu(&mask);
+            bench_note("W1 %-18s rep %d: p50 %.2f us, p99 %.2f us",
+                       s_raw[k].name, r + 1, raw[k].q[S_P50][r],
+                       raw[k].q[S_P99][r]);
         }
     }
     size_t n = (size_t)cfg->reps;
-    double base[2][S_NQ]; // the baselines' medians, per quantile
-    for (int k = 0; k < 2; k++) {
-        int ran = bench_want(cfg, raw_name[k]);
+    double base[S_NRAW][S_NQ]; // the baselines' medians, per quantile
+    for (size_t k = 0; k < S_NRAW; k++) {
+        int ran = bench_want(cfg, s_raw[k].name);
         for (size_t j = 0; j < S_NQ; j++)
             base[k][j] = ran ? bench_median(raw[k].q[j], n) : NAN;
     }
@@ -332,7 +369,7 @@ void bench_w1(const bench_cfg *cfg)
         for (size_t j = 0; j < S_NQ; j++)
             (j == S_P50 || j == S_P99 ? bench_add : bench_add_json)(
                 "W1", name, s_qname[j], "us", bench_median(f->q[j], n),
-                raw_name[k], base[k][j]);
+                s_raw[k].name, base[k][j]);
     }
     free(remote);
     free(raw);
